@@ -1,0 +1,52 @@
+/**
+ * @module app
+ * Builds the Hono app from the route table. Every request passes the same chain: request id, path guard,
+ * authentication (skipped only for routes marked public), then the handler. Errors of every kind leave as
+ * `{error_code, message}` JSON.
+ */
+import { Hono } from 'hono';
+import { GatewayError } from '../core/errors.ts';
+import type { AppEnv, Deps, Route } from './env.ts';
+import { errorResponse } from './respond.ts';
+import { pathGuard, rawPath } from './middleware/path-guard.ts';
+import { authenticate } from './middleware/authenticate.ts';
+import { ROUTES } from './routes/index.ts';
+
+function publicKey(method: string, path: string): string {
+  return `${method} ${path}`;
+}
+
+/** @example const app = createApp(deps); await app.request('/api/2.0/preview/scim/v2/Me', { headers }) */
+export function createApp(deps: Deps, routes: readonly Route[] = ROUTES): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  // Public routes are matched on the exact method and raw path, not on what the router matched, so no
+  // path variant can borrow a public route's exemption.
+  const publicRoutes = new Set(routes.filter((r) => r.public).map((r) => publicKey(r.method, r.path)));
+
+  app.use('*', async (c, next) => {
+    c.set('deps', deps);
+    c.set('requestId', crypto.randomUUID());
+    await next();
+  });
+  app.use('*', pathGuard);
+  app.use('*', async (c, next) => {
+    const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
+    const path = rawPath(c.req.url);
+    if (!publicRoutes.has(publicKey(method, path)) && !publicRoutes.has(publicKey(c.req.method, path))) {
+      c.set('principal', await authenticate(deps, c.req.header('Authorization')));
+    }
+    await next();
+  });
+
+  for (const r of routes) app.on(r.method, r.path, (c) => r.handler(c));
+
+  app.notFound((c) =>
+    errorResponse(new GatewayError('ENDPOINT_NOT_FOUND', `No API found for '${c.req.method} ${rawPath(c.req.url)}'`)),
+  );
+  app.onError((err, c) => {
+    if (err instanceof GatewayError) return errorResponse(err);
+    deps.logger.error('unhandled_error', { requestId: c.get('requestId'), error: String(err), stack: err.stack });
+    return errorResponse(new GatewayError('INTERNAL_ERROR', `Internal error (request ${c.get('requestId')}).`));
+  });
+  return app;
+}

@@ -1,0 +1,37 @@
+/**
+ * @module path-guard
+ * Runs before routing and authentication: a request path must already be canonical. Repeated slashes, dot
+ * segments, encoded slashes, backslashes, encoded dots and control characters are refused outright, so no
+ * route ever sees a path that some other layer might normalise differently (GHSA-92pp-h63x-v22m,
+ * GHSA-wc8c-qw6v-h7f6, CVE-2021-41773 classes).
+ */
+import type { MiddlewareHandler } from 'hono';
+import { GatewayError } from '../../core/errors.ts';
+import type { AppEnv } from '../env.ts';
+
+/** The raw path of a URL string, before any decoding. */
+export function rawPath(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start < 0) return '/';
+  const end = url.search(/[?#]/);
+  return url.slice(start, end < 0 ? undefined : end);
+}
+
+/** Why a raw path is not canonical, or null when it is. @example pathProblem('/a//b') // 'repeated slash' */
+export function pathProblem(path: string): string | null {
+  if (!path.startsWith('/')) return 'relative path';
+  if (path.includes('//')) return 'repeated slash';
+  if (path.includes('\\') || /%5c/i.test(path)) return 'backslash';
+  if (/%2f/i.test(path)) return 'encoded slash';
+  if (/%2e/i.test(path)) return 'encoded dot';
+  if (/%25/i.test(path)) return 'double encoding';
+  if (/[\x00-\x1f\x7f]|%[01][0-9a-f]|%7f/i.test(path)) return 'control character';
+  for (const seg of path.split('/').slice(1)) if (seg === '.' || seg === '..') return 'dot segment';
+  return null;
+}
+
+export const pathGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const problem = pathProblem(rawPath(c.req.url));
+  if (problem) throw new GatewayError('INVALID_PARAMETER_VALUE', `Request path is not canonical (${problem}).`);
+  await next();
+};

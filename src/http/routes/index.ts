@@ -1,0 +1,22 @@
+/**
+ * @module routes
+ * The route table: every route regate serves, one module per area. The security suite walks this list.
+ */
+import type { Route } from '../env.ts';
+import { routes as wellKnown } from './well-known.ts';
+import { routes as scim } from './scim.ts';
+import { routes as tokens } from './tokens.ts';
+import { routes as registeredModels } from './registered-models.ts';
+import { routes as modelVersions } from './model-versions.ts';
+import { routes as permissions } from './permissions.ts';
+import { routes as transitionRequests } from './transition-requests.ts';
+
+export const ROUTES: readonly Route[] = [
+  ...wellKnown,
+  ...scim,
+  ...tokens,
+  ...registeredModels,
+  ...modelVersions,
+  ...permissions,
+  ...transitionRequests,
+];

@@ -1,0 +1,4 @@
+/** @module model-versions (being written) */
+import type { Route } from '../env.ts';
+
+export const routes: Route[] = [];

@@ -1,0 +1,4 @@
+/** @module tokens (being written) */
+import type { Route } from '../env.ts';
+
+export const routes: Route[] = [];

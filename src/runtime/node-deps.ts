@@ -1,0 +1,48 @@
+/**
+ * @module node-deps
+ * Builds the Node dependencies on the embedded default: a SQLite file and (later) local artifact storage
+ * under one data directory, created on first start. Shared by the Node entry and the tests.
+ */
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SqliteDb } from '../adapters/sqlite/sqlite-db.ts';
+import { applyMigrations, type Migration } from '../core/migrate.ts';
+import { bootstrap, type BootstrapResult } from '../core/bootstrap.ts';
+import { parseConfig } from '../core/config.ts';
+import { systemClock } from '../core/clock.ts';
+import type { Clock, Logger } from '../core/ports.ts';
+import type { Deps } from '../http/env.ts';
+import { jsonLogger } from './logger.ts';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
+
+export function readMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .map((name) => ({ name, sql: readFileSync(join(dir, name), 'utf8') }));
+}
+
+export interface NodeDepsOptions {
+  /** Data directory; ':memory:' keeps everything in memory (tests). */
+  dataDir: string;
+  env?: Record<string, string | undefined>;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export async function createNodeDeps(opts: NodeDepsOptions): Promise<{ deps: Deps; boot: BootstrapResult; db: SqliteDb }> {
+  const env = opts.env ?? {};
+  const clock = opts.clock ?? systemClock;
+  const config = parseConfig(env);
+  let dbPath = ':memory:';
+  if (opts.dataDir !== ':memory:') {
+    mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+    dbPath = join(opts.dataDir, 'regate.sqlite');
+  }
+  const db = new SqliteDb(dbPath);
+  await applyMigrations(db, readMigrations(), clock.now());
+  const boot = await bootstrap(db, clock, env.REGATE_ADMIN_TOKEN !== undefined ? { adminToken: env.REGATE_ADMIN_TOKEN } : {});
+  const deps: Deps = { db, clock, config, logger: opts.logger ?? jsonLogger(), workspaceId: boot.workspaceId };
+  return { deps, boot, db };
+}

@@ -1,0 +1,39 @@
+/**
+ * @module node
+ * The Node entry: `npm start`. Serves on 127.0.0.1 by default; honours PORT, HOST, REGATE_DATA_DIR and
+ * REGATE_ADMIN_TOKEN (the first admin's token when the data directory is new).
+ */
+import { serve } from '@hono/node-server';
+import { resolve } from 'node:path';
+import { createApp } from '../http/app.ts';
+import { createNodeDeps } from './node-deps.ts';
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const port = env.PORT === undefined ? 8080 : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be an integer 0-65535, got ${env.PORT}`);
+  const host = env.HOST ?? '127.0.0.1';
+  const dataDir = resolve(env.REGATE_DATA_DIR ?? '.regate');
+  const { deps, boot } = await createNodeDeps({ dataDir, env });
+  if (boot.firstAdmin) {
+    const fromEnv = env.REGATE_ADMIN_TOKEN !== undefined;
+    process.stdout.write(
+      `First start: created workspace admin '${boot.firstAdmin.userName}' in ${dataDir}.\n` +
+        (fromEnv
+          ? 'Its token is the one you gave in REGATE_ADMIN_TOKEN.\n'
+          : `Its token, shown only this once (keep it): ${boot.firstAdmin.token}\n`),
+    );
+  }
+  const app = createApp(deps);
+  const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
+    process.stdout.write(`regate listening on http://${host}:${info.port}\n`);
+  });
+  const stop = () => server.close(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`regate failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

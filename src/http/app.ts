@@ -4,7 +4,7 @@
  * authentication (skipped only for routes marked public), then the handler. Errors of every kind leave as
  * `{error_code, message}` JSON.
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { GatewayError } from '../core/errors.ts';
 import type { AppEnv, Deps, Route } from './env.ts';
 import { errorResponse } from './respond.ts';
@@ -17,7 +17,14 @@ function publicKey(method: string, path: string): string {
 }
 
 /** @example const app = createApp(deps); await app.request('/api/2.0/preview/scim/v2/Me', { headers }) */
-export function createApp(deps: Deps, routes: readonly Route[] = ROUTES): Hono<AppEnv> {
+export interface AppOptions {
+  routes?: readonly Route[];
+  /** The raw request target (path and query as sent), where the runtime keeps it. */
+  rawTarget?: (c: Context<AppEnv>) => string | undefined;
+}
+
+export function createApp(deps: Deps, opts: AppOptions = {}): Hono<AppEnv> {
+  const routes = opts.routes ?? ROUTES;
   const app = new Hono<AppEnv>();
   // Public routes are matched on the exact method and raw path, not on what the router matched, so no
   // path variant can borrow a public route's exemption.
@@ -28,7 +35,7 @@ export function createApp(deps: Deps, routes: readonly Route[] = ROUTES): Hono<A
     c.set('requestId', crypto.randomUUID());
     await next();
   });
-  app.use('*', pathGuard);
+  app.use('*', pathGuard(opts.rawTarget));
   app.use('*', async (c, next) => {
     const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
     const path = rawPath(c.req.url);

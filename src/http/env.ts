@@ -18,6 +18,8 @@ export interface Deps {
 }
 
 export interface AppEnv {
+  /** Runtime bindings; only runtime entries read them (Node: `incoming`, the IncomingMessage). */
+  Bindings: Record<string, unknown>;
   Variables: {
     deps: Deps;
     principal: Principal;

@@ -5,6 +5,7 @@
  */
 import { serve } from '@hono/node-server';
 import { resolve } from 'node:path';
+import type { IncomingMessage } from 'node:http';
 import { createApp } from '../http/app.ts';
 import { createNodeDeps } from './node-deps.ts';
 
@@ -24,7 +25,9 @@ async function main(): Promise<void> {
           : `Its token, shown only this once (keep it): ${boot.firstAdmin.token}\n`),
     );
   }
-  const app = createApp(deps);
+  const app = createApp(deps, {
+    rawTarget: (c) => (c.env as { incoming?: IncomingMessage }).incoming?.url,
+  });
   const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
     process.stdout.write(`regate listening on http://${host}:${info.port}\n`);
   });

@@ -5,7 +5,7 @@
  * route ever sees a path that some other layer might normalise differently (GHSA-92pp-h63x-v22m,
  * GHSA-wc8c-qw6v-h7f6, CVE-2021-41773 classes).
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { GatewayError } from '../../core/errors.ts';
 import type { AppEnv } from '../env.ts';
 
@@ -30,8 +30,17 @@ export function pathProblem(path: string): string | null {
   return null;
 }
 
-export const pathGuard: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const problem = pathProblem(rawPath(c.req.url));
-  if (problem) throw new GatewayError('INVALID_PARAMETER_VALUE', `Request path is not canonical (${problem}).`);
-  await next();
-};
+/**
+ * The guard. `rawTarget` gives the request target exactly as it came off the wire where the runtime has it
+ * (Node: `incoming.url`), because `new Request()` already folds dot segments and backslashes; without it the
+ * guard checks the URL as the runtime delivered it.
+ */
+export function pathGuard(rawTarget?: (c: Context<AppEnv>) => string | undefined): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const target = rawTarget?.(c);
+    const path = target !== undefined ? target.split(/[?#]/, 1)[0]! : rawPath(c.req.url);
+    const problem = pathProblem(path);
+    if (problem) throw new GatewayError('INVALID_PARAMETER_VALUE', `Request path is not canonical (${problem}).`);
+    await next();
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * Every route in the route table goes through the same checks. The table is walked at run time, so a new
+ * route joins these tests by existing: without credentials, with a bad, expired or revoked token, and through
+ * path variants (`//`, dot segments, encoded slashes and dots, backslashes, case changes, trailing slash), no
+ * protected route ever answers 200.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../src/http/routes/index.ts';
+import { makeHarness, type Harness } from '../helpers/harness.ts';
+
+let h: Harness;
+let expired: string;
+let revoked: string;
+beforeAll(async () => {
+  h = await makeHarness();
+  const e = await h.expectOk('POST', '/api/2.0/token/create', { body: { lifetime_seconds: 1 } });
+  expired = e.token_value;
+  h.clock.advance(1000);
+  const r = await h.expectOk('POST', '/api/2.0/token/create', { body: {} });
+  revoked = r.token_value;
+  await h.expectOk('POST', '/api/2.0/token/delete', { body: { token_id: r.token_info.token_id } });
+});
+
+const concrete = (path: string) => path.replace(/:(\w+)/g, '0123456789abcdef0123456789abcdef');
+const protectedRoutes = () => ROUTES.filter((r) => !r.public);
+
+describe('authentication on every protected route', () => {
+  it('the route table is not empty and public routes are few and known', () => {
+    expect(protectedRoutes().length).toBeGreaterThan(10);
+    for (const r of ROUTES.filter((x) => x.public)) {
+      expect(['/.well-known/databricks-config'].some((p) => r.path === p) || r.path.includes('/regate/artifacts/')).toBe(true);
+    }
+  });
+
+  it.each([
+    ['no token', null, undefined],
+    ['expired token', 'EXPIRED', undefined],
+    ['revoked token', 'REVOKED', undefined],
+    ['unknown token', 'dapi0000000000000000000000000000beef', undefined],
+    ['Basic scheme', null, 'Basic YWRtaW46YWRtaW4='],
+  ])('%s → 401 on every protected route', async (_n, token, authHeader) => {
+    for (const r of protectedRoutes()) {
+      const t = token === 'EXPIRED' ? expired : token === 'REVOKED' ? revoked : token;
+      const res = await h.call(r.method, concrete(r.path), {
+        token: t,
+        headers: authHeader ? { Authorization: authHeader } : {},
+        body: r.method === 'GET' || r.method === 'HEAD' ? undefined : {},
+      });
+      expect(res.status, `${r.method} ${r.path}`).toBe(401);
+      if (r.method !== 'HEAD') expect(res.json.error_code, `${r.method} ${r.path}`).toBe('UNAUTHENTICATED');
+    }
+  });
+});
+
+describe('path variants never reach a handler unchecked', () => {
+  const variants = (path: string): string[] => {
+    const segs = path.split('/');
+    const last = segs.length - 1;
+    return [
+      `/${path}`,
+      path.replace('/api/', '/api//'),
+      path.replace('/api/2.0/', '/api/2.0/./'),
+      path.replace('/api/2.0/', '/api/x/../2.0/'),
+      path.replace('/api/2.0/', '/api%2F2.0/'),
+      path.replace('/api/2.0/', '/api%2f2.0/'),
+      path.replace('/api/2.0/', '/api/%2e/2.0/'),
+      path.replace('/api/2.0/', '/api/2.0%5C'),
+      path.replace('/api/2.0/', '/api/2.0\\'),
+      path.replace('/api/2.0/', '/api/%252e%252e/2.0/'),
+      path.toUpperCase(),
+      path.replace('/api/', '/API/'),
+      `${path}/`,
+      `${path}%00`,
+      segs.map((s, i) => (i === last ? encodeURIComponent(s).replace(/-/g, '%2D') : s)).join('/'),
+    ].filter((v) => v !== path);
+  };
+
+  it('without credentials: 400 or 401 or 404, never 200', async () => {
+    for (const r of protectedRoutes()) {
+      for (const v of variants(concrete(r.path))) {
+        const res = await h.call(r.method, v, { token: null, body: r.method === 'GET' ? undefined : {} });
+        expect([400, 401, 404], `${r.method} ${v}`).toContain(res.status);
+        if (res.status !== 401) expect(res.json?.error_code, `${r.method} ${v}`).toMatch(/INVALID_PARAMETER_VALUE|ENDPOINT_NOT_FOUND/);
+      }
+    }
+  });
+
+  it('with credentials, a non-canonical path is refused before routing', async () => {
+    // (`new Request()` folds `./`, `../` and backslashes before the app sees them; the Node entry checks the
+    // raw target for those: test/node/raw-paths.test.ts.)
+    for (const v of ['//api/2.0/preview/scim/v2/Me', '/api/2.0/preview/scim%2Fv2/Me', '/api/2.0/preview/scim/v2/Me%00', '/api/2.0/preview/scim/v2/a%2e%2e/Me']) {
+      const res = await h.call('GET', v);
+      expect(res.status, v).toBe(400);
+      expect(res.json.error_code).toBe('INVALID_PARAMETER_VALUE');
+    }
+    const upper = await h.call('GET', '/API/2.0/preview/scim/v2/Me');
+    expect(upper.status).toBe(404);
+    expect(upper.json.error_code).toBe('ENDPOINT_NOT_FOUND');
+    const trailing = await h.call('GET', '/api/2.0/preview/scim/v2/Me/');
+    expect(trailing.status).toBe(404);
+  });
+});

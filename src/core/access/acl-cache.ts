@@ -1,0 +1,78 @@
+/**
+ * @module acl-cache
+ * Cached permission decisions, keyed by principal id and model id (never a name or a token). Allows live
+ * longer than denials, so a new grant shows quickly. Each entry records the model's `acl_epoch` and the
+ * global epoch it was computed under:
+ * - every check compares the model's epoch (the model row is read fresh on every request anyway), so a
+ *   grant change anywhere is seen at once;
+ * - `fresh` checks (minting a signed URI, downloading) also read the global epoch, so a group change made
+ *   on another instance is seen at once too; other checks may trail a group change by at most the TTL.
+ * This instance drops entries at once when it writes a change (`invalidateModel`, `invalidateAll`).
+ */
+import type { Cache } from '../cache.ts';
+import type { SqlDb } from '../ports.ts';
+import type { Principal } from '../identity/principal.ts';
+import { rank, type Level } from './levels.ts';
+import { effectiveLevel } from './resolve.ts';
+import { globalEpoch } from './epoch.ts';
+
+export interface AclEntry {
+  level: Level;
+  modelEpoch: number;
+  globalEpoch: number;
+}
+
+export interface AclCacheOptions {
+  /** How long an allow (CAN_READ or more) is reused. Default 60 s; never more than 300 s. */
+  allowTtlMs?: number;
+  /** How long a denial is reused. Default 10 s. */
+  denyTtlMs?: number;
+}
+
+export const DEFAULT_ALLOW_TTL_MS = 60_000;
+export const DEFAULT_DENY_TTL_MS = 10_000;
+
+export class AclCache {
+  readonly cache: Cache<AclEntry>;
+  readonly allowTtlMs: number;
+  readonly denyTtlMs: number;
+
+  constructor(cache: Cache<AclEntry>, opts: AclCacheOptions = {}) {
+    this.cache = cache;
+    this.allowTtlMs = opts.allowTtlMs ?? DEFAULT_ALLOW_TTL_MS;
+    this.denyTtlMs = opts.denyTtlMs ?? DEFAULT_DENY_TTL_MS;
+    if (this.allowTtlMs <= 0 || this.allowTtlMs > 300_000) throw new RangeError('allowTtlMs must be in (0, 300000]');
+    if (this.denyTtlMs <= 0 || this.denyTtlMs > this.allowTtlMs) throw new RangeError('denyTtlMs must be in (0, allowTtlMs]');
+  }
+
+  static key(principalId: string, modelId: string): string {
+    return `acl:${principalId}:${modelId}`;
+  }
+
+  /**
+   * The caller's effective level on a model. `model.acl_epoch` must come from a fresh read of the model row.
+   * @example await acl.level(db, principal, model, { fresh: true })
+   */
+  async level(db: SqlDb, principal: Principal, model: { id: string; acl_epoch: number }, opts: { fresh?: boolean } = {}): Promise<Level> {
+    const key = AclCache.key(principal.id, model.id);
+    const hit = this.cache.get(key);
+    if (hit && hit.modelEpoch === model.acl_epoch) {
+      if (!opts.fresh || hit.globalEpoch === (await globalEpoch(db))) return hit.level;
+    }
+    // Read the epoch before the grants: a change racing this computation leaves an entry that is already stale.
+    const ge = await globalEpoch(db);
+    const level = await effectiveLevel(db, principal, model.id);
+    const ttl = rank(level) >= rank('CAN_READ') ? this.allowTtlMs : this.denyTtlMs;
+    this.cache.set(key, { level, modelEpoch: model.acl_epoch, globalEpoch: ge }, ttl);
+    return level;
+  }
+
+  invalidateModel(modelId: string): void {
+    const suffix = `:${modelId}`;
+    for (const k of [...this.cache.keys()]) if (k.endsWith(suffix)) this.cache.delete(k);
+  }
+
+  invalidateAll(): void {
+    this.cache.clear();
+  }
+}

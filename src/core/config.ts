@@ -9,7 +9,18 @@ export interface Config {
   modelCreatorsGroup: string;
   /** Longest page the search endpoints return. */
   maxSearchResults: number;
+  /**
+   * Model-version sources outside regate's storage that are recorded as given, without copying files (the
+   * version then has no artifacts regate can serve). Empty by default: such sources are refused.
+   */
+  externalSourcePrefixes: string[];
+  /** Lifetime of signed download URIs, seconds (at most MAX_SIGNED_URI_TTL_SECONDS). */
+  signedUriTtlSeconds: number;
+  /** Origin written into signed URIs; by default the origin of the request that asked for one. */
+  publicUrl: string | undefined;
 }
+
+export const MAX_SIGNED_URI_TTL_SECONDS = 900;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -19,5 +30,16 @@ export class ConfigError extends Error {
 export function parseConfig(raw: Record<string, string | undefined>): Config {
   const group = raw.REGATE_MODEL_CREATORS ?? 'users';
   if (!/^[\w .@-]{1,256}$/.test(group)) throw new ConfigError(`REGATE_MODEL_CREATORS: not a group name: ${group}`);
-  return { modelCreatorsGroup: group, maxSearchResults: 1000 };
+  const prefixes = (raw.REGATE_EXTERNAL_SOURCE_PREFIXES ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
+  for (const p of prefixes) {
+    if (!/^[a-z][a-z0-9+.-]*:\/\/./i.test(p) || /^dbfs:/i.test(p)) throw new ConfigError(`REGATE_EXTERNAL_SOURCE_PREFIXES: not a URI prefix: ${p}`);
+  }
+  const ttlRaw = raw.REGATE_SIGNED_URI_TTL_SECONDS ?? '300';
+  const ttl = /^[0-9]{1,6}$/.test(ttlRaw) ? Number(ttlRaw) : NaN;
+  if (!(ttl >= 1 && ttl <= MAX_SIGNED_URI_TTL_SECONDS)) {
+    throw new ConfigError(`REGATE_SIGNED_URI_TTL_SECONDS must be an integer from 1 to ${MAX_SIGNED_URI_TTL_SECONDS}, got ${ttlRaw}`);
+  }
+  const publicUrl = raw.REGATE_PUBLIC_URL;
+  if (publicUrl !== undefined && !/^https?:\/\/[^/?#]+$/.test(publicUrl)) throw new ConfigError(`REGATE_PUBLIC_URL must be an origin like https://host:port, got ${publicUrl}`);
+  return { modelCreatorsGroup: group, maxSearchResults: 1000, externalSourcePrefixes: prefixes, signedUriTtlSeconds: ttl, publicUrl };
 }

@@ -35,6 +35,12 @@ export interface Identity {
 
 export const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
 
+/**
+ * Registry tests register versions from `s3://…` sources, which regate records without copying only when
+ * configured to; artifact tests pass `env: {}` to get the default, which refuses them.
+ */
+export const DEFAULT_TEST_ENV: Record<string, string> = { REGATE_EXTERNAL_SOURCE_PREFIXES: 's3://' };
+
 export async function makeHarness(opts: { env?: Record<string, string> } = {}) {
   const clock = manualClock(T0);
   const logLines: Array<{ level: string; event: string; fields: Record<string, unknown> }> = [];
@@ -43,7 +49,7 @@ export async function makeHarness(opts: { env?: Record<string, string> } = {}) {
     warn: (event, fields = {}) => logLines.push({ level: 'warn', event, fields }),
     error: (event, fields = {}) => logLines.push({ level: 'error', event, fields }),
   };
-  const { deps, boot, db } = await createNodeDeps({ dataDir: ':memory:', env: opts.env ?? {}, clock, logger });
+  const { deps, boot, db } = await createNodeDeps({ dataDir: ':memory:', env: opts.env ?? DEFAULT_TEST_ENV, clock, logger });
   const app = createApp(deps);
   const adminToken = boot.firstAdmin!.token;
 

@@ -7,6 +7,8 @@ import type { Context } from 'hono';
 import type { Clock, Logger, SqlDb } from '../core/ports.ts';
 import type { Config } from '../core/config.ts';
 import type { Principal } from '../core/identity/principal.ts';
+import type { ObjectStore } from '../core/storage/object-store.ts';
+import type { AclCache } from '../core/access/acl-cache.ts';
 
 export interface Deps {
   db: SqlDb;
@@ -15,6 +17,10 @@ export interface Deps {
   logger: Logger;
   /** The workspace id shown by /.well-known/databricks-config (decimal digits). */
   workspaceId: string;
+  /** Artifact storage; absent, versions record their source only and artifact routes answer 501. */
+  objectStore?: ObjectStore;
+  /** Cached permission decisions; absent, every check reads the grants. */
+  acl?: AclCache;
 }
 
 export interface AppEnv {

@@ -14,6 +14,10 @@ import { systemClock } from '../core/clock.ts';
 import type { Clock, Logger } from '../core/ports.ts';
 import type { Deps } from '../http/env.ts';
 import { jsonLogger } from './logger.ts';
+import { FsObjectStore } from '../adapters/fs/fs-object-store.ts';
+import { MemoryObjectStore } from '../adapters/memory/memory-object-store.ts';
+import { createLruCache } from '../adapters/lru/lru-cache.ts';
+import { AclCache, type AclEntry } from '../core/access/acl-cache.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 
@@ -43,6 +47,9 @@ export async function createNodeDeps(opts: NodeDepsOptions): Promise<{ deps: Dep
   const db = new SqliteDb(dbPath);
   await applyMigrations(db, readMigrations(), clock.now());
   const boot = await bootstrap(db, clock, env.REGATE_ADMIN_TOKEN !== undefined ? { adminToken: env.REGATE_ADMIN_TOKEN } : {});
-  const deps: Deps = { db, clock, config, logger: opts.logger ?? jsonLogger(), workspaceId: boot.workspaceId };
+  // The embedded default: artifacts in <dataDir>/artifacts; in memory when the database is.
+  const objectStore = opts.dataDir === ':memory:' ? new MemoryObjectStore({ clock }) : new FsObjectStore(join(opts.dataDir, 'artifacts'));
+  const acl = new AclCache(createLruCache<AclEntry>({ max: 100_000, clock }));
+  const deps: Deps = { db, clock, config, logger: opts.logger ?? jsonLogger(), workspaceId: boot.workspaceId, objectStore, acl };
   return { deps, boot, db };
 }

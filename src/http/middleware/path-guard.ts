@@ -9,6 +9,8 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { GatewayError } from '../../core/errors.ts';
 import type { AppEnv } from '../env.ts';
 
+const UPLOAD_AREA = /^\/dbfs\/databricks\/mlflow\/tmp-external-source\//;
+
 /** The raw path of a URL string, before any decoding. */
 export function rawPath(url: string): string {
   const start = url.indexOf('/', url.indexOf('//') + 2);
@@ -39,7 +41,9 @@ export function pathGuard(rawTarget?: (c: Context<AppEnv>) => string | undefined
   return async (c, next) => {
     const target = rawTarget?.(c);
     const path = target !== undefined ? target.split(/[?#]/, 1)[0]! : rawPath(c.req.url);
-    const problem = pathProblem(path);
+    let problem = pathProblem(path);
+    // MLflow joins its upload paths as `tmp-external-source//<id>`; that one route folds slashes itself.
+    if (problem === 'repeated slash' && UPLOAD_AREA.test(path)) problem = pathProblem(path.replace(/\/{2,}/g, '/'));
     if (problem) throw new GatewayError('INVALID_PARAMETER_VALUE', `Request path is not canonical (${problem}).`);
     await next();
   };

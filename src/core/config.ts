@@ -32,7 +32,7 @@ export function parseConfig(raw: Record<string, string | undefined>): Config {
   if (!/^[\w .@-]{1,256}$/.test(group)) throw new ConfigError(`REGATE_MODEL_CREATORS: not a group name: ${group}`);
   const prefixes = (raw.REGATE_EXTERNAL_SOURCE_PREFIXES ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '');
   for (const p of prefixes) {
-    if (!/^[a-z][a-z0-9+.-]*:\/\/./i.test(p) || /^dbfs:/i.test(p)) throw new ConfigError(`REGATE_EXTERNAL_SOURCE_PREFIXES: not a URI prefix: ${p}`);
+    if (!/^[a-z][a-z0-9+.-]*:\S*$/i.test(p) || /^dbfs:/i.test(p)) throw new ConfigError(`REGATE_EXTERNAL_SOURCE_PREFIXES: not a URI prefix: ${p}`);
   }
   const ttlRaw = raw.REGATE_SIGNED_URI_TTL_SECONDS ?? '300';
   const ttl = /^[0-9]{1,6}$/.test(ttlRaw) ? Number(ttlRaw) : NaN;

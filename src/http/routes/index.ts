@@ -10,6 +10,10 @@ import { routes as registeredModels } from './registered-models.ts';
 import { routes as modelVersions } from './model-versions.ts';
 import { routes as permissions } from './permissions.ts';
 import { routes as transitionRequests } from './transition-requests.ts';
+import { routes as comments } from './comments.ts';
+import { routes as dbfs } from './dbfs.ts';
+import { routes as audit } from './audit.ts';
+import { routes as artifacts } from './artifacts.ts';
 
 export const ROUTES: readonly Route[] = [
   ...wellKnown,
@@ -19,4 +23,8 @@ export const ROUTES: readonly Route[] = [
   ...modelVersions,
   ...permissions,
   ...transitionRequests,
+  ...comments,
+  ...dbfs,
+  ...audit,
+  ...artifacts,
 ];

@@ -1,0 +1,179 @@
+/**
+ * @module models
+ * Registered-model operations: create (a workspace right), read, update, rename, delete, tags, and the
+ * latest versions per stage. Each authorizes and validates everything before its first write, and every
+ * multi-statement write is one batch, so a refused or failed request changes nothing.
+ */
+import type { Clock, SqlDb, SqlStatement } from '../ports.ts';
+import type { Principal } from '../identity/principal.ts';
+import { alreadyExists, denied } from '../errors.ts';
+import { newModelId } from '../ids.ts';
+import { findPrincipal } from '../identity/store.ts';
+import { authorizeModel } from '../access/authorize.ts';
+import { modelByName, type ModelRow } from './rows.ts';
+import type { Stage } from './stages.ts';
+import { latestVersionRows, renderModels, versionKey, versionTags } from './load.ts';
+import { renderModelDatabricks, renderModelVersion, type ModelVersionJson, type RegisteredModelJson } from './render.ts';
+import { validateName, validateTagKey, validateTagValue, validateTags } from './validate.ts';
+
+export interface RegistryDeps {
+  db: SqlDb;
+  clock: Clock;
+}
+
+export const modelExists = (name: string) => alreadyExists(`Registered Model (name=${name}) already exists.`);
+
+/** One model as a full RegisteredModel entity. */
+export async function modelJson(db: SqlDb, model: ModelRow): Promise<RegisteredModelJson> {
+  return (await renderModels(db, [model]))[0]!;
+}
+
+/**
+ * Whether the caller may create registered models: admins, and members (directly or through nested groups)
+ * of the configured creators group. A group that does not exist admits no one but admins.
+ */
+export async function mayCreateModels(db: SqlDb, principal: Principal, creatorsGroup: string): Promise<boolean> {
+  if (principal.isAdmin) return true;
+  const group = await findPrincipal(db, 'group', creatorsGroup);
+  return group !== null && principal.groupIds.includes(group.id);
+}
+
+/** A failed write that broke `registered_models.name`'s uniqueness becomes RESOURCE_ALREADY_EXISTS. */
+async function asNameConflict(db: SqlDb, name: string, err: unknown): Promise<never> {
+  if (await modelByName(db, name)) throw modelExists(name);
+  throw err;
+}
+
+export interface CreateModelInput {
+  name: string;
+  description?: string;
+  /** As sent: validated here. */
+  tags: Record<string, unknown>[];
+}
+
+/**
+ * Creates a model and the creator's CAN_MANAGE grant in one batch.
+ * @example await createModel(deps, principal, 'users', { name: 'm', tags: [] })
+ */
+export async function createModel(deps: RegistryDeps, principal: Principal, creatorsGroup: string, input: CreateModelInput): Promise<RegisteredModelJson> {
+  const name = validateName(input.name);
+  const tags = validateTags(input.tags);
+  if (!(await mayCreateModels(deps.db, principal, creatorsGroup))) {
+    throw denied(`${principal.name} does not have permission to create registered models in this workspace.`);
+  }
+  if (await modelByName(deps.db, name)) throw modelExists(name);
+  const now = deps.clock.now();
+  const model: ModelRow = {
+    id: newModelId(),
+    name,
+    description: input.description ?? '',
+    user_id: principal.name,
+    created_at: now,
+    updated_at: now,
+    next_version: 1,
+    acl_epoch: 0,
+  };
+  const db = deps.db;
+  const statements: SqlStatement[] = [
+    db
+      .prepare(`INSERT INTO registered_models (id, name, description, user_id, created_at, updated_at, next_version, acl_epoch)
+                VALUES (?, ?, ?, ?, ?, ?, 1, 0)`)
+      .bind(model.id, model.name, model.description, model.user_id, now, now),
+    db.prepare(`INSERT INTO grants (object_id, principal_id, level) VALUES (?, ?, 'CAN_MANAGE')`).bind(model.id, principal.id),
+    ...tags.map((t) => db.prepare('INSERT INTO model_tags (model_id, key, value) VALUES (?, ?, ?)').bind(model.id, t.key, t.value)),
+  ];
+  try {
+    await db.batch(statements);
+  } catch (err) {
+    await asNameConflict(db, name, err);
+  }
+  return modelJson(db, model);
+}
+
+/** @example await getModel(deps, principal, 'm') */
+export async function getModel(deps: RegistryDeps, principal: Principal, name: string): Promise<RegisteredModelJson> {
+  const { model } = await authorizeModel(deps.db, principal, validateName(name), { kind: 'view' });
+  return modelJson(deps.db, model);
+}
+
+/** The SDK's `get_model`: the model with its stable id and the caller's effective level. */
+export async function getModelDatabricks(deps: RegistryDeps, principal: Principal, name: string) {
+  const { model, level } = await authorizeModel(deps.db, principal, validateName(name), { kind: 'view' });
+  return renderModelDatabricks(model.id, await modelJson(deps.db, model), level);
+}
+
+/** Sets the description (left unchanged when absent, as the SDK may send only the name). */
+export async function updateModel(deps: RegistryDeps, principal: Principal, name: string, description: string | undefined): Promise<RegisteredModelJson> {
+  const { model } = await authorizeModel(deps.db, principal, validateName(name), { kind: 'update_description' });
+  const now = deps.clock.now();
+  const next = { ...model, description: description ?? model.description, updated_at: now };
+  await deps.db.prepare('UPDATE registered_models SET description = ?, updated_at = ? WHERE id = ?').bind(next.description, now, model.id).run();
+  return modelJson(deps.db, next);
+}
+
+/** Renames a model. Its id, versions, tags and grants are keyed by the id, so they all stay with it. */
+export async function renameModel(deps: RegistryDeps, principal: Principal, name: string, newName: string): Promise<RegisteredModelJson> {
+  const target = validateName(newName, 'new_name');
+  const { model } = await authorizeModel(deps.db, principal, validateName(name), { kind: 'rename' });
+  const other = await modelByName(deps.db, target);
+  if (other && other.id !== model.id) throw modelExists(target);
+  const now = deps.clock.now();
+  try {
+    await deps.db.prepare('UPDATE registered_models SET name = ?, updated_at = ? WHERE id = ?').bind(target, now, model.id).run();
+  } catch (err) {
+    await asNameConflict(deps.db, target, err);
+  }
+  return modelJson(deps.db, { ...model, name: target, updated_at: now });
+}
+
+/** Deletes a model with its versions, tags, activities, comments and grants, in one batch. */
+export async function deleteModel(deps: RegistryDeps, principal: Principal, name: string): Promise<void> {
+  const { model } = await authorizeModel(deps.db, principal, validateName(name), { kind: 'delete' });
+  const db = deps.db;
+  const byModel = (table: string) => db.prepare(`DELETE FROM ${table} WHERE model_id = ?`).bind(model.id);
+  await db.batch([
+    byModel('comments'),
+    byModel('activities'),
+    byModel('version_tags'),
+    byModel('model_versions'),
+    byModel('model_tags'),
+    db.prepare('DELETE FROM grants WHERE object_id = ?').bind(model.id),
+    db.prepare('DELETE FROM registered_models WHERE id = ?').bind(model.id),
+  ]);
+}
+
+/** Sets one tag (replacing its value) and marks the model updated. */
+export async function setModelTag(deps: RegistryDeps, principal: Principal, name: string, key: string, value: string): Promise<void> {
+  const k = validateTagKey(key);
+  const v = validateTagValue(value, k);
+  const { model } = await authorizeModel(deps.db, principal, validateName(name), { kind: 'edit_tags' });
+  const db = deps.db;
+  await db.batch([
+    db
+      .prepare('INSERT INTO model_tags (model_id, key, value) VALUES (?, ?, ?) ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value')
+      .bind(model.id, k, v),
+    db.prepare('UPDATE registered_models SET updated_at = ? WHERE id = ?').bind(deps.clock.now(), model.id),
+  ]);
+}
+
+/** Deletes one tag; deleting a tag that is not set succeeds, as in MLflow's own store. */
+export async function deleteModelTag(deps: RegistryDeps, principal: Principal, name: string, key: string): Promise<void> {
+  const k = validateTagKey(key);
+  const { model } = await authorizeModel(deps.db, principal, validateName(name), { kind: 'edit_tags' });
+  const db = deps.db;
+  await db.batch([
+    db.prepare('DELETE FROM model_tags WHERE model_id = ? AND key = ?').bind(model.id, k),
+    db.prepare('UPDATE registered_models SET updated_at = ? WHERE id = ?').bind(deps.clock.now(), model.id),
+  ]);
+}
+
+/**
+ * The highest version in each of `stages` (every stage, "None" included, when none are given), as
+ * `models:/NAME/Production` and `models:/NAME/latest` resolve them.
+ */
+export async function getLatestVersions(deps: RegistryDeps, principal: Principal, name: string, stages: readonly Stage[]): Promise<ModelVersionJson[]> {
+  const { model } = await authorizeModel(deps.db, principal, validateName(name), { kind: 'view' });
+  const rows = await latestVersionRows(deps.db, [model.id], stages);
+  const tags = await versionTags(deps.db, rows);
+  return rows.map((r) => renderModelVersion(r, model.name, tags.get(versionKey(r.model_id, r.version))));
+}

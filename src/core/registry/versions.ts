@@ -1,0 +1,155 @@
+/**
+ * @module versions
+ * Model-version operations: create (numbered from the model's counter, never reused), read, update, delete,
+ * tags, and the download URI. Authorization and validation come before the first write; multi-statement
+ * writes are one batch.
+ */
+import type { SqlDb } from '../ports.ts';
+import type { Principal } from '../identity/principal.ts';
+import { notFound } from '../errors.ts';
+import { randomHex } from '../ids.ts';
+import { authorizeModel, modelNotFound } from '../access/authorize.ts';
+import type { Ability } from '../access/policy.ts';
+import type { Level } from '../access/levels.ts';
+import { versionRow, type ModelRow, type VersionRow } from './rows.ts';
+import { versionKey, versionTags } from './load.ts';
+import { renderModelVersion, type ModelVersionJson } from './render.ts';
+import type { RegistryDeps } from './models.ts';
+import { modelDirOf, validateName, validateTagKey, validateTagValue, validateTags } from './validate.ts';
+
+export const versionNotFound = (name: string, version: number) =>
+  notFound(`Model Version (name=${name}, version=${version}) not found`);
+
+export interface AuthorizedVersion {
+  model: ModelRow;
+  level: Level;
+  row: VersionRow;
+}
+
+/** Authorizes `ability` on the model, then finds the version (404 in the MLflow wording when missing). */
+export async function authorizeVersion(db: SqlDb, principal: Principal, name: string, version: number, ability: Ability): Promise<AuthorizedVersion> {
+  const { model, level } = await authorizeModel(db, principal, validateName(name), ability);
+  const row = await versionRow(db, model.id, version);
+  if (!row) throw versionNotFound(model.name, version);
+  return { model, level, row };
+}
+
+/** One version as a ModelVersion entity, with its tags. */
+export async function versionJson(db: SqlDb, modelName: string, row: VersionRow): Promise<ModelVersionJson> {
+  const tags = await versionTags(db, [row]);
+  return renderModelVersion(row, modelName, tags.get(versionKey(row.model_id, row.version)));
+}
+
+export interface CreateVersionInput {
+  name: string;
+  source: string;
+  runId?: string;
+  runLink?: string;
+  description?: string;
+  /** As sent: validated here. */
+  tags: Record<string, unknown>[];
+}
+
+/**
+ * Registers a version. Its number comes from `registered_models.next_version`, incremented in the same
+ * batch that inserts the row, so concurrent creates get distinct numbers and a deleted number never returns.
+ * The version is READY at once (the clients then skip polling); copying the files is the storage layer's job.
+ */
+export async function createVersion(deps: RegistryDeps, principal: Principal, input: CreateVersionInput): Promise<ModelVersionJson> {
+  const tags = validateTags(input.tags);
+  const { model } = await authorizeModel(deps.db, principal, validateName(input.name), { kind: 'add_version' });
+  const db = deps.db;
+  const now = deps.clock.now();
+  const storageId = randomHex(16);
+  // Within the batch, after the UPDATE, `next_version - 1` is the number this create took.
+  const results = await db.batch([
+    db
+      .prepare('UPDATE registered_models SET next_version = next_version + 1, updated_at = ? WHERE id = ? RETURNING next_version - 1 AS version')
+      .bind(now, model.id),
+    db
+      .prepare(
+        `INSERT INTO model_versions (model_id, version, storage_id, model_dir, source, run_id, run_link, description, user_id,
+                                     stage, status, status_message, created_at, updated_at)
+         SELECT id, next_version - 1, ?, ?, ?, ?, ?, ?, ?, 'None', 'READY', '', ?, ? FROM registered_models WHERE id = ?`,
+      )
+      .bind(storageId, modelDirOf(input.source), input.source, input.runId ?? '', input.runLink ?? '', input.description ?? '', principal.name, now, now, model.id),
+    ...tags.map((t) =>
+      db
+        .prepare('INSERT INTO version_tags (model_id, version, key, value) SELECT id, next_version - 1, ?, ? FROM registered_models WHERE id = ?')
+        .bind(t.key, t.value, model.id),
+    ),
+  ]);
+  const taken = results[0]?.[0]?.version;
+  if (typeof taken !== 'number') throw modelNotFound(model.name);
+  const row = await versionRow(db, model.id, taken);
+  if (!row) throw versionNotFound(model.name, taken);
+  return versionJson(db, model.name, row);
+}
+
+/** @example await getVersion(deps, principal, 'm', 1) */
+export async function getVersion(deps: RegistryDeps, principal: Principal, name: string, version: number): Promise<ModelVersionJson> {
+  const { model, row } = await authorizeVersion(deps.db, principal, name, version, { kind: 'view' });
+  return versionJson(deps.db, model.name, row);
+}
+
+/** Sets the description (unchanged when absent). */
+export async function updateVersion(deps: RegistryDeps, principal: Principal, name: string, version: number, description: string | undefined): Promise<ModelVersionJson> {
+  const { model, row } = await authorizeVersion(deps.db, principal, name, version, { kind: 'update_description' });
+  const next: VersionRow = { ...row, description: description ?? row.description, updated_at: deps.clock.now() };
+  await deps.db
+    .prepare('UPDATE model_versions SET description = ?, updated_at = ? WHERE model_id = ? AND version = ?')
+    .bind(next.description, next.updated_at, row.model_id, row.version)
+    .run();
+  return versionJson(deps.db, model.name, next);
+}
+
+/** Deletes a version with its tags, activities and comments. Its number is never given out again. */
+export async function deleteVersion(deps: RegistryDeps, principal: Principal, name: string, version: number): Promise<void> {
+  const { model, row } = await authorizeVersion(deps.db, principal, name, version, { kind: 'delete' });
+  const db = deps.db;
+  const byVersion = (table: string) => db.prepare(`DELETE FROM ${table} WHERE model_id = ? AND version = ?`).bind(model.id, row.version);
+  await db.batch([
+    byVersion('comments'),
+    byVersion('activities'),
+    byVersion('version_tags'),
+    byVersion('model_versions'),
+    db.prepare('UPDATE registered_models SET updated_at = ? WHERE id = ?').bind(deps.clock.now(), model.id),
+  ]);
+}
+
+export async function setVersionTag(deps: RegistryDeps, principal: Principal, name: string, version: number, key: string, value: string): Promise<void> {
+  const k = validateTagKey(key);
+  const v = validateTagValue(value, k);
+  const { row } = await authorizeVersion(deps.db, principal, name, version, { kind: 'edit_tags' });
+  const db = deps.db;
+  await db.batch([
+    db
+      .prepare(
+        `INSERT INTO version_tags (model_id, version, key, value) VALUES (?, ?, ?, ?)
+         ON CONFLICT (model_id, version, key) DO UPDATE SET value = excluded.value`,
+      )
+      .bind(row.model_id, row.version, k, v),
+    db.prepare('UPDATE model_versions SET updated_at = ? WHERE model_id = ? AND version = ?').bind(deps.clock.now(), row.model_id, row.version),
+  ]);
+}
+
+/** Deletes one tag; a tag that is not set is not an error (MLflow's store behaves the same). */
+export async function deleteVersionTag(deps: RegistryDeps, principal: Principal, name: string, version: number, key: string): Promise<void> {
+  const k = validateTagKey(key);
+  const { row } = await authorizeVersion(deps.db, principal, name, version, { kind: 'edit_tags' });
+  const db = deps.db;
+  await db.batch([
+    db.prepare('DELETE FROM version_tags WHERE model_id = ? AND version = ? AND key = ?').bind(row.model_id, row.version, k),
+    db.prepare('UPDATE model_versions SET updated_at = ? WHERE model_id = ? AND version = ?').bind(deps.clock.now(), row.model_id, row.version),
+  ]);
+}
+
+/** Where Databricks says a version's files are: `dbfs:/databricks/mlflow-registry/<storage_id>/models/<dir>`. */
+export function downloadUriOf(row: VersionRow): string {
+  return `dbfs:/databricks/mlflow-registry/${row.storage_id}/models/${row.model_dir}`;
+}
+
+export async function getDownloadUri(deps: RegistryDeps, principal: Principal, name: string, version: number): Promise<string> {
+  const { row } = await authorizeVersion(deps.db, principal, name, version, { kind: 'view' });
+  return downloadUriOf(row);
+}

@@ -9,6 +9,10 @@ import type { Config } from '../core/config.ts';
 import type { Principal } from '../core/identity/principal.ts';
 import type { ObjectStore } from '../core/storage/object-store.ts';
 import type { AclCache } from '../core/access/acl-cache.ts';
+import type { KeyRing } from '../core/artifacts/key-ring.ts';
+import type { DownloadClaims } from '../core/artifacts/signed-url.ts';
+import type { Timers } from '../core/timers.ts';
+import type { DownloadLimits } from '../core/artifacts/download-limits.ts';
 
 export interface Deps {
   db: SqlDb;
@@ -21,6 +25,14 @@ export interface Deps {
   objectStore?: ObjectStore;
   /** Cached permission decisions; absent, every check reads the grants. */
   acl?: AclCache;
+  /** Download-token keys; absent, the download route answers 501. */
+  keyRing?: KeyRing;
+  /** Storage key of the object a verified download token names, or null when it no longer exists. */
+  artifactKey?: (claims: DownloadClaims) => Promise<string | null>;
+  /** Deadline timers of the download route (tests inject a manual scheduler); default: the runtime's. */
+  timers?: Timers;
+  /** Download-route budgets; defaults in src/http/routes/download.ts. */
+  download?: DownloadLimits;
 }
 
 export interface AppEnv {

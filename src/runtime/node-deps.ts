@@ -18,6 +18,9 @@ import { FsObjectStore } from '../adapters/fs/fs-object-store.ts';
 import { MemoryObjectStore } from '../adapters/memory/memory-object-store.ts';
 import { createLruCache } from '../adapters/lru/lru-cache.ts';
 import { AclCache, type AclEntry } from '../core/access/acl-cache.ts';
+import { createMemoryKeyRing } from '../adapters/memory/memory-key-ring.ts';
+import { openFsKeyRing } from '../adapters/fs/fs-key-ring.ts';
+import { createArtifactKeyResolver } from '../core/artifacts/download-access.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 
@@ -50,6 +53,18 @@ export async function createNodeDeps(opts: NodeDepsOptions): Promise<{ deps: Dep
   // The embedded default: artifacts in <dataDir>/artifacts; in memory when the database is.
   const objectStore = opts.dataDir === ':memory:' ? new MemoryObjectStore({ clock }) : new FsObjectStore(join(opts.dataDir, 'artifacts'));
   const acl = new AclCache(createLruCache<AclEntry>({ max: 100_000, clock }));
-  const deps: Deps = { db, clock, config, logger: opts.logger ?? jsonLogger(), workspaceId: boot.workspaceId, objectStore, acl };
+  const keyRing = opts.dataDir === ':memory:' ? await createMemoryKeyRing({ clock }) : await openFsKeyRing(opts.dataDir, { clock });
+  const deps: Deps = {
+    db,
+    clock,
+    config,
+    logger: opts.logger ?? jsonLogger(),
+    workspaceId: boot.workspaceId,
+    objectStore,
+    acl,
+    keyRing,
+    artifactKey: createArtifactKeyResolver(db, acl),
+    download: { maxTtlSeconds: config.signedUriTtlSeconds },
+  };
   return { deps, boot, db };
 }

@@ -6,7 +6,12 @@
  */
 import type { SqlDb } from '../ports.ts';
 import type { Principal } from '../identity/principal.ts';
-import { notFound } from '../errors.ts';
+import { GatewayError, notFound } from '../errors.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { StorageError } from '../storage/object-store.ts';
+import type { AclCache } from '../access/acl-cache.ts';
+import { planSource } from '../artifacts/register-source.ts';
+import { copyIntoVersion, insertArtifactStatements, type ArtifactRow } from '../artifacts/managed.ts';
 import { randomHex } from '../ids.ts';
 import { authorizeModel, modelNotFound } from '../access/authorize.ts';
 import type { Ability } from '../access/policy.ts';
@@ -50,35 +55,72 @@ export interface CreateVersionInput {
   tags: Record<string, unknown>[];
 }
 
+/** What registering a version needs beyond the registry: storage, and which sources may be recorded as given. */
+export interface CreateVersionDeps extends RegistryDeps {
+  objectStore?: ObjectStore;
+  acl?: AclCache;
+  config: { externalSourcePrefixes: readonly string[] };
+}
+
 /**
- * Registers a version. Its number comes from `registered_models.next_version`, incremented in the same
- * batch that inserts the row, so concurrent creates get distinct numbers and a deleted number never returns.
- * The version is READY at once (the clients then skip polling); copying the files is the storage layer's job.
+ * Registers a version. The source is planned first (register-source.ts: the caller's uploads, another
+ * version it may read, or a configured external prefix; anything else is refused and nothing is written),
+ * then its files are copied into managed storage under a fresh storage id, then one batch takes the version
+ * number from `registered_models.next_version`, inserts the version and indexes its files. A copy that fails
+ * leaves a FAILED_REGISTRATION version with no files; a failing batch deletes the copies. The answer is READY
+ * at once, so the clients skip their polling.
  */
-export async function createVersion(deps: RegistryDeps, principal: Principal, input: CreateVersionInput): Promise<ModelVersionJson> {
+export async function createVersion(deps: CreateVersionDeps, principal: Principal, input: CreateVersionInput): Promise<ModelVersionJson> {
   const tags = validateTags(input.tags);
   const { model } = await authorizeModel(deps.db, principal, validateName(input.name), { kind: 'add_version' });
   const db = deps.db;
-  const now = deps.clock.now();
   const storageId = randomHex(16);
-  // Within the batch, after the UPDATE, `next_version - 1` is the number this create took.
-  const results = await db.batch([
-    db
-      .prepare('UPDATE registered_models SET next_version = next_version + 1, updated_at = ? WHERE id = ? RETURNING next_version - 1 AS version')
-      .bind(now, model.id),
-    db
-      .prepare(
-        `INSERT INTO model_versions (model_id, version, storage_id, model_dir, source, run_id, run_link, description, user_id,
-                                     stage, status, status_message, created_at, updated_at)
-         SELECT id, next_version - 1, ?, ?, ?, ?, ?, ?, ?, 'None', 'READY', '', ?, ? FROM registered_models WHERE id = ?`,
-      )
-      .bind(storageId, modelDirOf(input.source), input.source, input.runId ?? '', input.runLink ?? '', input.description ?? '', principal.name, now, now, model.id),
-    ...tags.map((t) =>
+  const plan = await planSource(
+    { db, ...(deps.acl ? { acl: deps.acl } : {}), externalSourcePrefixes: deps.config.externalSourcePrefixes },
+    principal,
+    input.source,
+    modelDirOf(input.source),
+  );
+  let status: VersionRow['status'] = 'READY';
+  let statusMessage = '';
+  let files: ArtifactRow[] = [];
+  const modelDir = plan.kind === 'copy' ? plan.modelDir : modelDirOf(input.source);
+  if (plan.kind === 'copy') {
+    if (!deps.objectStore) throw new GatewayError('NOT_IMPLEMENTED', 'This regate has no artifact storage configured.');
+    try {
+      files = await copyIntoVersion(deps.objectStore, storageId, modelDir, plan.files);
+    } catch (e) {
+      if (!(e instanceof StorageError)) throw e;
+      status = 'FAILED_REGISTRATION';
+      statusMessage = `Copying the model files into managed storage failed (${e.kind}); register the model again.`;
+    }
+  }
+  const now = deps.clock.now();
+  let results: Array<Record<string, unknown>[]>;
+  try {
+    // Within the batch, after the UPDATE, `next_version - 1` is the number this create took.
+    results = await db.batch([
       db
-        .prepare('INSERT INTO version_tags (model_id, version, key, value) SELECT id, next_version - 1, ?, ? FROM registered_models WHERE id = ?')
-        .bind(t.key, t.value, model.id),
-    ),
-  ]);
+        .prepare('UPDATE registered_models SET next_version = next_version + 1, updated_at = ? WHERE id = ? RETURNING next_version - 1 AS version')
+        .bind(now, model.id),
+      db
+        .prepare(
+          `INSERT INTO model_versions (model_id, version, storage_id, model_dir, source, run_id, run_link, description, user_id,
+                                       stage, status, status_message, created_at, updated_at)
+           SELECT id, next_version - 1, ?, ?, ?, ?, ?, ?, ?, 'None', ?, ?, ?, ? FROM registered_models WHERE id = ?`,
+        )
+        .bind(storageId, modelDir, input.source, input.runId ?? '', input.runLink ?? '', input.description ?? '', principal.name, status, statusMessage, now, now, model.id),
+      ...tags.map((t) =>
+        db
+          .prepare('INSERT INTO version_tags (model_id, version, key, value) SELECT id, next_version - 1, ?, ? FROM registered_models WHERE id = ?')
+          .bind(t.key, t.value, model.id),
+      ),
+      ...insertArtifactStatements(db, files),
+    ]);
+  } catch (e) {
+    for (const f of files) await deps.objectStore?.delete(f.object_key).catch(() => undefined);
+    throw e;
+  }
   const taken = results[0]?.[0]?.version;
   if (typeof taken !== 'number') throw modelNotFound(model.name);
   const row = await versionRow(db, model.id, taken);

@@ -9,6 +9,10 @@ import { artifactAt, artifactsUnder, directChildren } from '../../core/artifacts
 import { readableVersion } from '../../core/artifacts/version-files.ts';
 import { decodePageToken, toPage } from '../../core/registry/paging.ts';
 import { validateName } from '../../core/registry/validate.ts';
+import { signDownloadToken } from '../../core/artifacts/signed-url.ts';
+import { downloadUri } from '../../core/artifacts/download-url.ts';
+import { recordAudit } from '../../core/audit.ts';
+import { GatewayError, notFound, invalid } from '../../core/errors.ts';
 import type { Route } from '../env.ts';
 import { params } from '../params.ts';
 import { MLFLOW, versionParam } from '../registry-params.ts';
@@ -37,6 +41,44 @@ export const routes: Route[] = [
       const page = toPage(entries.slice(offset, offset + LIST_PAGE + 1), offset, LIST_PAGE);
       const files = page.items.map((e) => (e.isDir ? { path: e.path, is_dir: true } : { path: e.path, is_dir: false, file_size: e.size }));
       return c.json({ files, ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) });
+    },
+  },
+  {
+    method: 'GET',
+    path: `${MLFLOW}/model-versions/get-signed-download-uri`,
+    handler: async (c) => {
+      const p = await params(c);
+      const name = validateName(p.str('name'));
+      const version = versionParam(p);
+      const path = canonicalArtifactPath(p.str('path', { max: 4096 }));
+      if (path === '') throw invalid("Parameter 'path' must name a file of the model version.");
+      const { deps } = c.var;
+      if (!deps.keyRing) throw new GatewayError('NOT_IMPLEMENTED', 'This regate has no signing keys configured.');
+      // A fresh decision: the ACL cache answers only if neither the model's nor the global epoch moved.
+      const { model, version: v } = await readableVersion(deps.db, deps.acl, c.var.principal, name, version);
+      const file = await artifactAt(deps.db, v.storage_id, path);
+      if (!file) throw notFound(`No artifact at path '${path}' in model version (name=${name}, version=${version}).`);
+      const { token, claims } = await signDownloadToken(
+        deps.keyRing,
+        deps.clock,
+        { sub: c.var.principal.id, mid: model.id, ver: String(v.version), p: path, et: file.etag, sz: file.size },
+        { ttlSeconds: deps.config.signedUriTtlSeconds },
+      );
+      await recordAudit(deps.db, deps.clock, {
+        principalId: c.var.principal.id,
+        action: 'sign_uri',
+        modelId: model.id,
+        version: v.version,
+        path,
+        bytes: file.size,
+        status: 200,
+        detail: `jti=${claims.jti}`,
+      });
+      const origin = deps.config.publicUrl ?? new URL(c.req.url).origin;
+      return c.json({ signed_uri: downloadUri(origin, claims, token), headers: [] }, 200, {
+        'Cache-Control': 'private, no-store',
+        'Referrer-Policy': 'no-referrer',
+      });
     },
   },
 ];

@@ -1,0 +1,156 @@
+/**
+ * @module memory-object-store
+ * The in-memory ObjectStore twin for fast tests. ETags are the quoted SHA-256 of the bytes (a true content
+ * hash); bodies are pull-based streams that hand out `chunkSize` slices only when the reader asks, so tests can
+ * count how far ahead of the consumer a reader runs.
+ */
+import type { Clock } from '../../core/ports.ts';
+import { systemClock } from '../../core/clock.ts';
+import { paginate } from '../../core/storage/listing.ts';
+import {
+  assertKey,
+  clampRange,
+  StorageError,
+  type GetOptions,
+  type GetResult,
+  type ListOptions,
+  type ListResult,
+  type ObjectMeta,
+  type ObjectStore,
+  type PutOptions,
+} from '../../core/storage/object-store.ts';
+
+interface Entry {
+  bytes: Uint8Array;
+  meta: ObjectMeta;
+}
+
+export interface MemoryObjectStoreOptions {
+  clock?: Clock;
+  /** Slice size of the bodies `get` returns; default 64 KiB. */
+  chunkSize?: number;
+}
+
+async function contentEtag(bytes: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  let hex = '';
+  for (const b of digest) hex += b.toString(16).padStart(2, '0');
+  return `"${hex}"`;
+}
+
+function abortError(signal: AbortSignal): StorageError {
+  return new StorageError('internal', 'Read aborted.', { cause: signal.reason });
+}
+
+/** A readable over `bytes[start..end]` that produces a slice per pull and honours `signal`. */
+function sliceStream(bytes: Uint8Array, start: number, end: number, chunkSize: number, signal?: AbortSignal) {
+  let pos = start;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        signal?.addEventListener('abort', () => controller.error(abortError(signal)), { once: true });
+      },
+      pull(controller) {
+        if (signal?.aborted) return controller.error(abortError(signal));
+        if (pos > end) return controller.close();
+        const stop = Math.min(end + 1, pos + chunkSize);
+        // A copy, so a consumer that transfers or mutates the chunk cannot change the stored object.
+        controller.enqueue(bytes.slice(pos, stop));
+        pos = stop;
+        if (pos > end) controller.close();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+export class MemoryObjectStore implements ObjectStore {
+  readonly #objects = new Map<string, Entry>();
+  readonly #clock: Clock;
+  readonly #chunkSize: number;
+
+  constructor(opts: MemoryObjectStoreOptions = {}) {
+    this.#clock = opts.clock ?? systemClock;
+    this.#chunkSize = opts.chunkSize ?? 64 * 1024;
+  }
+
+  /** Test convenience: store bytes directly. */
+  async putBytes(key: string, bytes: Uint8Array): Promise<ObjectMeta> {
+    assertKey(key);
+    const copy = bytes.slice();
+    const meta = { key, size: copy.length, etag: await contentEtag(copy), lastModified: Math.floor(this.#clock.now()) };
+    this.#objects.set(key, { bytes: copy, meta });
+    return { ...meta };
+  }
+
+  async head(key: string): Promise<ObjectMeta | null> {
+    assertKey(key);
+    const e = this.#objects.get(key);
+    return e ? { ...e.meta } : null;
+  }
+
+  async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
+    assertKey(key);
+    if (opts.signal?.aborted) throw abortError(opts.signal);
+    const e = this.#objects.get(key);
+    if (!e) throw new StorageError('not_found', `No object ${key}.`);
+    if (opts.ifMatch !== undefined && opts.ifMatch !== e.meta.etag) {
+      throw new StorageError('precondition_failed', `ETag of ${key} does not match.`);
+    }
+    const range = opts.range ? clampRange(opts.range, e.meta.size) : undefined;
+    const start = range?.start ?? 0;
+    const end = range?.end ?? e.meta.size - 1;
+    const body = sliceStream(e.bytes, start, end, this.#chunkSize, opts.signal);
+    return { meta: { ...e.meta }, body, length: end - start + 1, ...(range ? { range } : {}) };
+  }
+
+  async put(key: string, body: ReadableStream<Uint8Array>, opts: PutOptions = {}): Promise<ObjectMeta> {
+    assertKey(key);
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const reader = body.getReader();
+    try {
+      for (;;) {
+        if (opts.signal?.aborted) throw abortError(opts.signal);
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        total += value.byteLength;
+      }
+    } catch (err) {
+      await reader.cancel(err).catch(() => {});
+      throw err instanceof StorageError ? err : new StorageError('internal', `Upload of ${key} failed.`, { cause: err });
+    }
+    if (opts.contentLength !== undefined && total !== opts.contentLength) {
+      throw new StorageError('invalid', `Upload of ${key} had ${total} bytes, not ${opts.contentLength}.`);
+    }
+    const bytes = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      bytes.set(c, at);
+      at += c.byteLength;
+    }
+    return this.putBytes(key, bytes);
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    return paginate(
+      [...this.#objects.values()].map((e) => ({ ...e.meta })),
+      prefix,
+      opts,
+    );
+  }
+
+  async delete(key: string): Promise<void> {
+    assertKey(key);
+    this.#objects.delete(key);
+  }
+
+  async copy(srcKey: string, dstKey: string): Promise<ObjectMeta> {
+    assertKey(srcKey);
+    assertKey(dstKey);
+    const e = this.#objects.get(srcKey);
+    if (!e) throw new StorageError('not_found', `No object ${srcKey}.`);
+    return this.putBytes(dstKey, e.bytes);
+  }
+}

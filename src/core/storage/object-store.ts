@@ -1,0 +1,154 @@
+/**
+ * @module object-store
+ * The object-store port: the byte storage behind artifacts (S3, R2, a local directory, memory). Small on
+ * purpose, with one contract suite (test/contract/object-store.contract.ts) that every adapter passes.
+ *
+ * Conventions every adapter keeps:
+ * - Keys are canonical relative paths (see `keyProblem`): no empty, `.` or `..` segments, no leading or
+ *   trailing `/`, no backslash or control characters, at most 1024 UTF-8 bytes (the S3 key limit).
+ * - `ObjectMeta.etag` is a **strong** entity tag in its quoted HTTP form (`"…"`, never `W/`), so it can be sent
+ *   as an `ETag` header as is, and it changes whenever the bytes change.
+ * - `lastModified` is integer milliseconds since the epoch.
+ * - Ranges are inclusive (`{start: 0, end: 0}` is the first byte), as in HTTP.
+ * - Failures throw `StorageError` with a `kind`, so callers map them to HTTP statuses without parsing messages.
+ *   Messages may hold keys or paths: never send them to a client.
+ */
+
+/** What a stored object is, without its bytes. */
+export interface ObjectMeta {
+  key: string;
+  size: number;
+  /** Strong ETag in quoted form, e.g. `"5d41402a"`. */
+  etag: string;
+  /** Milliseconds since the epoch. */
+  lastModified: number;
+}
+
+/** An inclusive byte range: `start <= end`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface GetOptions {
+  /** Inclusive range. `end` past the last byte is clamped; `start` at or past the size fails with `invalid`. */
+  range?: ByteRange;
+  /** Fail with `precondition_failed` unless the object's ETag is exactly this (strong comparison). */
+  ifMatch?: string;
+  /** Aborting cancels the read; a pending `get` rejects and an open body errors. */
+  signal?: AbortSignal;
+}
+
+export interface GetResult {
+  meta: ObjectMeta;
+  /** The bytes; cancel it if you stop reading, so the adapter releases its file handle or socket. */
+  body: ReadableStream<Uint8Array>;
+  /** The range the body holds, present iff a range was served (the upstream's Content-Range). */
+  range?: ByteRange;
+  /** How many bytes the body announces (the upstream's Content-Length). */
+  length: number;
+}
+
+export interface PutOptions {
+  /** When given, a body of any other length fails the put (and leaves no object). */
+  contentLength?: number;
+  signal?: AbortSignal;
+}
+
+export interface ListOptions {
+  /** Keys holding this after the prefix are rolled up into `prefixes` (S3 CommonPrefixes). */
+  delimiter?: string;
+  /** Opaque: the `cursor` of the previous page. */
+  cursor?: string;
+  /** Objects plus prefixes per page; 1–1000, default 1000. */
+  limit?: number;
+}
+
+export interface ListResult {
+  /** In UTF-8 byte order of the key. */
+  objects: ObjectMeta[];
+  prefixes: string[];
+  /** Present when there may be more; pass it back as `cursor`. */
+  cursor?: string;
+}
+
+/** The port. Every method may throw `StorageError`. */
+export interface ObjectStore {
+  /** Metadata, or null when there is no such object. */
+  head(key: string, opts?: { signal?: AbortSignal }): Promise<ObjectMeta | null>;
+  get(key: string, opts?: GetOptions): Promise<GetResult>;
+  /** Atomic: readers see the old object or the complete new one; a failed or aborted put leaves no trace. */
+  put(key: string, body: ReadableStream<Uint8Array>, opts?: PutOptions): Promise<ObjectMeta>;
+  list(prefix: string, opts?: ListOptions): Promise<ListResult>;
+  /** Idempotent: deleting a missing key succeeds. */
+  delete(key: string): Promise<void>;
+  /** Fails with `not_found` when the source is missing. The copy may get a different ETag. */
+  copy(srcKey: string, dstKey: string): Promise<ObjectMeta>;
+}
+
+/**
+ * Why a storage call failed:
+ * not_found → 404, precondition_failed → 412, unavailable (throttled, overloaded) → 503 + Retry-After,
+ * timeout → 504, internal (anything else, including access denied for the gateway's own credentials) → 502,
+ * invalid (a bad key or range: a bug in the caller) → 502 as well when it reaches a client.
+ */
+export type StorageErrorKind = 'not_found' | 'precondition_failed' | 'unavailable' | 'timeout' | 'internal' | 'invalid';
+
+export class StorageError extends Error {
+  readonly kind: StorageErrorKind;
+  /** Seconds a throttled store asked us to wait (kind `unavailable`). */
+  readonly retryAfter: number | undefined;
+  constructor(kind: StorageErrorKind, message: string, opts: { cause?: unknown; retryAfter?: number } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'StorageError';
+    this.kind = kind;
+    this.retryAfter = opts.retryAfter;
+  }
+}
+
+export const MAX_KEY_BYTES = 1024;
+const encoder = new TextEncoder();
+
+/** Why `key` is not a valid object key, or null. @example keyProblem('a/../b') // 'dot segment' */
+export function keyProblem(key: string): string | null {
+  if (key.length === 0) return 'empty key';
+  if (encoder.encode(key).length > MAX_KEY_BYTES) return `longer than ${MAX_KEY_BYTES} bytes`;
+  if (key.includes('\\')) return 'backslash';
+  // C0, DEL and C1 controls, plus lone surrogates (which have no UTF-8 form).
+  if (/[\x00-\x1f\x7f-\x9f]/.test(key)) return 'control character';
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(key)) return 'lone surrogate';
+  if (key.startsWith('/')) return 'absolute';
+  for (const seg of key.split('/')) {
+    if (seg === '') return 'empty segment';
+    if (seg === '.' || seg === '..') return 'dot segment';
+  }
+  return null;
+}
+
+/** Throws `StorageError('invalid')` unless `key` is valid. */
+export function assertKey(key: string): void {
+  const problem = keyProblem(key);
+  if (problem) throw new StorageError('invalid', `Invalid object key (${problem}).`);
+}
+
+/** Orders strings by UTF-8 bytes (= code point order), the order S3 lists keys in. */
+export function compareKeys(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(i)!;
+    if (x !== y) return x < y ? -1 : 1;
+    if (x > 0xffff) i++;
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+}
+
+/** Checks a requested range against a size; returns the range clamped to the object. */
+export function clampRange(range: ByteRange, size: number): ByteRange {
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
+    throw new StorageError('invalid', `Invalid range ${start}-${end}.`);
+  }
+  if (start >= size) throw new StorageError('invalid', `Range starts at ${start}, past the object's ${size} bytes.`);
+  return { start, end: Math.min(end, size - 1) };
+}

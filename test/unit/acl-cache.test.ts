@@ -3,7 +3,7 @@
  * local invalidation, and its bound (T30).
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { AclCache } from '../../src/core/access/acl-cache.ts';
+import { AclCache, type AclEntry } from '../../src/core/access/acl-cache.ts';
 import { bumpGlobalEpoch } from '../../src/core/access/epoch.ts';
 import { createLruCache } from '../../src/adapters/lru/lru-cache.ts';
 import { loadPrincipal } from '../../src/core/identity/store.ts';
@@ -83,7 +83,7 @@ describe('AclCache', () => {
   });
 
   it('validates its options eagerly', () => {
-    const c = createLruCache({ max: 10, clock: h.clock });
+    const c = createLruCache<AclEntry>({ max: 10, clock: h.clock });
     expect(() => new AclCache(c, { allowTtlMs: 301_000 })).toThrow(RangeError);
     expect(() => new AclCache(c, { allowTtlMs: 10_000, denyTtlMs: 20_000 })).toThrow(RangeError);
   });

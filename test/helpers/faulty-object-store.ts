@@ -59,6 +59,8 @@ export class FaultyObjectStore implements ObjectStore {
   readonly inner: ObjectStore;
   readonly timers: Timers | undefined;
   faults: Faults = {};
+  /** Called when a consumer cancels a body (real-socket tests wait on it instead of sleeping). */
+  onCancel: (() => void) | undefined;
   readonly stats: FaultStats = { gets: 0, heads: 0, bytesRead: 0, aborted: 0, cancelled: 0 };
 
   constructor(inner: ObjectStore, timers?: Timers) {
@@ -130,6 +132,7 @@ export class FaultyObjectStore implements ObjectStore {
     const reader = body.getReader();
     const f = this.faults;
     const stats = this.stats;
+    const notifyCancel = () => this.onCancel?.();
     let delivered = 0;
     let extraSent = false;
     const limit = f.stallAfterBytes ?? f.errorAfterBytes ?? (f.lie === 'short-body' ? Math.floor(length / 2) : Infinity);
@@ -157,6 +160,7 @@ export class FaultyObjectStore implements ObjectStore {
         },
         cancel(reason) {
           stats.cancelled++;
+          notifyCancel();
           return reader.cancel(reason);
         },
       },

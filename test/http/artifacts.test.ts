@@ -271,7 +271,36 @@ describe('artifact path parameters never name storage (T9)', () => {
   });
 });
 
+describe('deleting', () => {
+  it('a deleted version or model takes its managed files with it', async () => {
+    await register(ana, 'm', await uploadModel(ana, 'd1'));
+    await register(ana, 'm', await uploadModel(ana, 'd2'));
+    const store = h.deps.objectStore!;
+    const managed = async () => (await store.list("registry/")).objects.length;
+    const before = (await store.list('registry/')).objects.length;
+    expect(before).toBe(2 * Object.keys(FILES).length);
+    await h.expectOk('DELETE', `${MV}/delete`, { token: ana.token, body: { name: 'm', version: '1' } });
+    expect(await managed()).toBe(Object.keys(FILES).length);
+    await h.expectOk('DELETE', `${RM}/delete`, { token: ana.token, query: { name: 'm' } });
+    expect(await managed()).toBe(0);
+  });
+});
+
 describe('audit', () => {
+  it('records a denial with the model id and the missing level', async () => {
+    await h.call('POST', `${RM}/set-tag`, { token: bo.token, body: { name: 'm', key: 'k', value: 'v' } });
+    const log = await h.expectOk('GET', '/api/2.0/regate/audit', { query: { action: 'denied', principal_id: bo.id } });
+    expect(log.events).toHaveLength(1);
+    expect(log.events[0]).toMatchObject({ status: 404, detail: 'edit_tags needs CAN_EDIT; has NO_PERMISSIONS' });
+    expect(log.events[0].model_id).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('records grant changes', async () => {
+    await grant('m', 'CAN_READ', 'bo@x');
+    const log = await h.expectOk('GET', '/api/2.0/regate/audit', { query: { action: 'grant_change' } });
+    expect(log.events[0].detail).toBe('update user:bo@x=CAN_READ');
+  });
+
   it('records signing with principal, model, version, path and size, and never a token', async () => {
     await register(ana, 'm', await uploadModel(ana, 'a'));
     const s = await signed(ana, 'm', '1', 'data/weights.bin');

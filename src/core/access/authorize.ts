@@ -3,9 +3,11 @@
  * The one gate every model and version operation passes: find the model by name, resolve the caller's
  * level, decide. A caller who may not see the model gets exactly the answer a missing model gets.
  */
-import type { SqlDb } from '../ports.ts';
+import type { Clock, SqlDb } from '../ports.ts';
+import type { AclCache } from './acl-cache.ts';
+import { recordAudit } from '../audit.ts';
 import type { Principal } from '../identity/principal.ts';
-import { denied, notFound } from '../errors.ts';
+import { GatewayError, denied, notFound } from '../errors.ts';
 import { modelByName, modelById, type ModelRow } from '../registry/rows.ts';
 import { decide, requiredLevel, type Ability } from './policy.ts';
 import { effectiveLevel } from './resolve.ts';
@@ -28,12 +30,35 @@ export function enforce(name: string, level: Level, ability: Ability): void {
   }
 }
 
-/** @example const { model } = await authorizeModel(db, principal, 'm', { kind: 'edit_tags' }) */
-export async function authorizeModel(db: SqlDb, principal: Principal, name: string, ability: Ability): Promise<Authorized> {
+/** What a permission check reads: the store, the clock (for the audit trail) and, optionally, the ACL cache. */
+export interface Access {
+  db: SqlDb;
+  clock: Clock;
+  acl?: AclCache;
+}
+
+/**
+ * Finds the model, decides, and records a refusal in the audit trail. The level comes from the ACL cache
+ * when one is configured (compared against the model's current epoch, which is read with the row).
+ * @example const { model } = await authorizeModel(deps, principal, 'm', { kind: 'edit_tags' })
+ */
+export async function authorizeModel(access: Access, principal: Principal, name: string, ability: Ability): Promise<Authorized> {
+  const { db } = access;
   const model = await modelByName(db, name);
   if (!model) throw modelNotFound(name);
-  const level = await effectiveLevel(db, principal, model.id);
-  enforce(name, level, ability);
+  const level = access.acl ? await access.acl.level(db, principal, model) : await effectiveLevel(db, principal, model.id);
+  try {
+    enforce(name, level, ability);
+  } catch (e) {
+    await recordAudit(db, access.clock, {
+      principalId: principal.id,
+      action: 'denied',
+      modelId: model.id,
+      status: e instanceof GatewayError ? e.status : 403,
+      detail: `${ability.kind} needs ${requiredLevel(ability)}; has ${level}`,
+    });
+    throw e;
+  }
   return { model, level };
 }
 

@@ -178,6 +178,8 @@ export async function writePermissions(
   objectId: string,
   acl: Record<string, unknown>[],
   mode: WriteMode,
+  /** The audit record of this change, written in the same batch. */
+  audit?: (summary: string) => SqlStatement,
 ): Promise<void> {
   let grants: GrantInput[] = await parseAcl(db, acl);
   if (objectId === ROOT) grants = grants.filter((g) => !(g.kind === 'group' && g.name === ADMINS_GROUP));
@@ -190,6 +192,7 @@ export async function writePermissions(
       ? db.prepare('UPDATE registered_models SET acl_epoch = acl_epoch + 1')
       : db.prepare('UPDATE registered_models SET acl_epoch = acl_epoch + 1 WHERE id = ?').bind(objectId),
   );
+  if (audit) statements.push(audit(`${mode} ${grants.map((g) => `${g.kind}:${g.name}=${g.level}`).join(',') || '(none)'}`));
   await db.batch(statements);
 }
 

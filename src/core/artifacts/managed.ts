@@ -89,3 +89,24 @@ export function insertArtifactStatements(db: SqlDb, rows: ArtifactRow[]): SqlSta
       .bind(r.storage_id, r.path, r.object_key, r.size, r.etag, r.last_modified),
   );
 }
+
+/** Object keys of a model's files (or one version's), read before the rows that index them are deleted. */
+export async function objectKeysOf(db: SqlDb, modelId: string, version?: number): Promise<string[]> {
+  const rows = await db
+    .prepare(
+      `SELECT a.object_key FROM artifacts a JOIN model_versions v ON v.storage_id = a.storage_id
+       WHERE v.model_id = ?1 AND (?2 IS NULL OR v.version = ?2)`,
+    )
+    .bind(modelId, version ?? null)
+    .all<{ object_key: string }>();
+  return rows.map((r) => r.object_key);
+}
+
+/**
+ * Deletes objects after their rows are gone. Best effort: a failure leaves an orphan object that nothing
+ * indexes or serves, never a row pointing at nothing.
+ */
+export async function purgeObjects(store: ObjectStore | undefined, keys: string[]): Promise<void> {
+  if (!store) return;
+  for (const k of keys) await store.delete(k).catch(() => undefined);
+}

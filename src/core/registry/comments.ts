@@ -4,6 +4,7 @@
  * author may edit or delete it. A caller who cannot read the model is told the comment does not exist.
  */
 import type { Clock, SqlDb } from '../ports.ts';
+import type { AclCache } from '../access/acl-cache.ts';
 import type { Principal } from '../identity/principal.ts';
 import { denied, notFound } from '../errors.ts';
 import { randomHex } from '../ids.ts';
@@ -36,6 +37,7 @@ export interface CommentJson {
 interface CommentDeps {
   db: SqlDb;
   clock: Clock;
+  acl?: AclCache;
 }
 
 /** @example renderComment(viewer, row).available_actions // ['EDIT_COMMENT', 'DELETE_COMMENT'] for its author */
@@ -56,7 +58,7 @@ export async function createComment(
   principal: Principal,
   c: { name: string; version: number; comment: string },
 ): Promise<CommentJson> {
-  const { model } = await authorizeVersion(deps.db, principal, c.name, c.version, { kind: 'view' });
+  const { model } = await authorizeVersion(deps, principal, c.name, c.version, { kind: 'view' });
   const now = deps.clock.now();
   const row: CommentRow = {
     id: randomHex(16),

@@ -5,6 +5,9 @@
  * multi-statement write is one batch, so a refused or failed request changes nothing.
  */
 import type { Clock, SqlDb, SqlStatement } from '../ports.ts';
+import type { AclCache } from '../access/acl-cache.ts';
+import type { ObjectStore } from '../storage/object-store.ts';
+import { objectKeysOf, purgeObjects } from '../artifacts/managed.ts';
 import type { Principal } from '../identity/principal.ts';
 import { alreadyExists, denied } from '../errors.ts';
 import { newModelId } from '../ids.ts';
@@ -19,6 +22,9 @@ import { validateName, validateTagKey, validateTagValue, validateTags } from './
 export interface RegistryDeps {
   db: SqlDb;
   clock: Clock;
+  acl?: AclCache;
+  /** Where versions' files live; deletes remove them after the rows are gone. */
+  objectStore?: ObjectStore;
 }
 
 export const modelExists = (name: string) => alreadyExists(`Registered Model (name=${name}) already exists.`);
@@ -92,19 +98,19 @@ export async function createModel(deps: RegistryDeps, principal: Principal, crea
 
 /** @example await getModel(deps, principal, 'm') */
 export async function getModel(deps: RegistryDeps, principal: Principal, name: string): Promise<RegisteredModelJson> {
-  const { model } = await authorizeModel(deps.db, principal, validateName(name), { kind: 'view' });
+  const { model } = await authorizeModel(deps, principal, validateName(name), { kind: 'view' });
   return modelJson(deps.db, model);
 }
 
 /** The SDK's `get_model`: the model with its stable id and the caller's effective level. */
 export async function getModelDatabricks(deps: RegistryDeps, principal: Principal, name: string) {
-  const { model, level } = await authorizeModel(deps.db, principal, validateName(name), { kind: 'view' });
+  const { model, level } = await authorizeModel(deps, principal, validateName(name), { kind: 'view' });
   return renderModelDatabricks(model.id, await modelJson(deps.db, model), level);
 }
 
 /** Sets the description (left unchanged when absent, as the SDK may send only the name). */
 export async function updateModel(deps: RegistryDeps, principal: Principal, name: string, description: string | undefined): Promise<RegisteredModelJson> {
-  const { model } = await authorizeModel(deps.db, principal, validateName(name), { kind: 'update_description' });
+  const { model } = await authorizeModel(deps, principal, validateName(name), { kind: 'update_description' });
   const now = deps.clock.now();
   const next = { ...model, description: description ?? model.description, updated_at: now };
   await deps.db.prepare('UPDATE registered_models SET description = ?, updated_at = ? WHERE id = ?').bind(next.description, now, model.id).run();
@@ -114,7 +120,7 @@ export async function updateModel(deps: RegistryDeps, principal: Principal, name
 /** Renames a model. Its id, versions, tags and grants are keyed by the id, so they all stay with it. */
 export async function renameModel(deps: RegistryDeps, principal: Principal, name: string, newName: string): Promise<RegisteredModelJson> {
   const target = validateName(newName, 'new_name');
-  const { model } = await authorizeModel(deps.db, principal, validateName(name), { kind: 'rename' });
+  const { model } = await authorizeModel(deps, principal, validateName(name), { kind: 'rename' });
   const other = await modelByName(deps.db, target);
   if (other && other.id !== model.id) throw modelExists(target);
   const now = deps.clock.now();
@@ -123,14 +129,17 @@ export async function renameModel(deps: RegistryDeps, principal: Principal, name
   } catch (err) {
     await asNameConflict(deps.db, target, err);
   }
+  // Decisions are keyed by id, so a rename cannot mislead the cache; drop them anyway, as a rename is rare.
+  deps.acl?.invalidateModel(model.id);
   return modelJson(deps.db, { ...model, name: target, updated_at: now });
 }
 
 /** Deletes a model with its versions, tags, activities, comments and grants, in one batch. */
 export async function deleteModel(deps: RegistryDeps, principal: Principal, name: string): Promise<void> {
-  const { model } = await authorizeModel(deps.db, principal, validateName(name), { kind: 'delete' });
+  const { model } = await authorizeModel(deps, principal, validateName(name), { kind: 'delete' });
   const db = deps.db;
   const byModel = (table: string) => db.prepare(`DELETE FROM ${table} WHERE model_id = ?`).bind(model.id);
+  const keys = await objectKeysOf(db, model.id);
   await db.batch([
     byModel('comments'),
     byModel('activities'),
@@ -140,13 +149,15 @@ export async function deleteModel(deps: RegistryDeps, principal: Principal, name
     db.prepare('DELETE FROM grants WHERE object_id = ?').bind(model.id),
     db.prepare('DELETE FROM registered_models WHERE id = ?').bind(model.id),
   ]);
+  deps.acl?.invalidateModel(model.id);
+  await purgeObjects(deps.objectStore, keys);
 }
 
 /** Sets one tag (replacing its value) and marks the model updated. */
 export async function setModelTag(deps: RegistryDeps, principal: Principal, name: string, key: string, value: string): Promise<void> {
   const k = validateTagKey(key);
   const v = validateTagValue(value, k);
-  const { model } = await authorizeModel(deps.db, principal, validateName(name), { kind: 'edit_tags' });
+  const { model } = await authorizeModel(deps, principal, validateName(name), { kind: 'edit_tags' });
   const db = deps.db;
   await db.batch([
     db
@@ -159,7 +170,7 @@ export async function setModelTag(deps: RegistryDeps, principal: Principal, name
 /** Deletes one tag; deleting a tag that is not set succeeds, as in MLflow's own store. */
 export async function deleteModelTag(deps: RegistryDeps, principal: Principal, name: string, key: string): Promise<void> {
   const k = validateTagKey(key);
-  const { model } = await authorizeModel(deps.db, principal, validateName(name), { kind: 'edit_tags' });
+  const { model } = await authorizeModel(deps, principal, validateName(name), { kind: 'edit_tags' });
   const db = deps.db;
   await db.batch([
     db.prepare('DELETE FROM model_tags WHERE model_id = ? AND key = ?').bind(model.id, k),
@@ -172,7 +183,7 @@ export async function deleteModelTag(deps: RegistryDeps, principal: Principal, n
  * `models:/NAME/Production` and `models:/NAME/latest` resolve them.
  */
 export async function getLatestVersions(deps: RegistryDeps, principal: Principal, name: string, stages: readonly Stage[]): Promise<ModelVersionJson[]> {
-  const { model } = await authorizeModel(deps.db, principal, validateName(name), { kind: 'view' });
+  const { model } = await authorizeModel(deps, principal, validateName(name), { kind: 'view' });
   const rows = await latestVersionRows(deps.db, [model.id], stages);
   const tags = await versionTags(deps.db, rows);
   return rows.map((r) => renderModelVersion(r, model.name, tags.get(versionKey(r.model_id, r.version))));

@@ -5,6 +5,7 @@
  * matching requests and records its own activity in the same batch.
  */
 import type { Clock, SqlDb, SqlStatement } from '../ports.ts';
+import type { AclCache } from '../access/acl-cache.ts';
 import type { Principal } from '../identity/principal.ts';
 import { alreadyExists, invalid, notFound } from '../errors.ts';
 import { randomHex } from '../ids.ts';
@@ -25,6 +26,7 @@ export type ActivityAction = 'APPROVE_TRANSITION_REQUEST' | 'REJECT_TRANSITION_R
 export interface RequestDeps {
   db: SqlDb;
   clock: Clock;
+  acl?: AclCache;
 }
 
 export interface RequestTarget {
@@ -105,7 +107,7 @@ const noOpenRequest = (t: RequestTarget, creator?: string) =>
 
 /** POST transition-requests/create: any reader may ask; one open request per creator, version and stage. */
 export async function createRequest(deps: RequestDeps, principal: Principal, t: RequestTarget): Promise<RequestJson> {
-  const { model, level, row } = await authorizeVersion(deps.db, principal, t.name, t.version, VIEW);
+  const { model, level, row } = await authorizeVersion(deps, principal, t.name, t.version, VIEW);
   enforce(t.name, level, { kind: 'request_transition' });
   if (row.stage === t.stage) throw invalid(`Model version ${t.version} of '${t.name}' is already in stage ${t.stage}.`);
   const open = await openRequests(deps.db, model.id, t.version);
@@ -129,7 +131,7 @@ export async function approveRequest(
   principal: Principal,
   t: RequestTarget & { archiveExisting: boolean },
 ): Promise<ActivityJson> {
-  const { model, level, row } = await authorizeVersion(deps.db, principal, t.name, t.version, VIEW);
+  const { model, level, row } = await authorizeVersion(deps, principal, t.name, t.version, VIEW);
   enforce(t.name, level, { kind: 'decide_request', from: row.stage, to: t.stage });
   const matching = (await openRequests(deps.db, model.id, t.version)).filter((r) => r.to_stage === t.stage);
   if (matching.length === 0) throw noOpenRequest(t);
@@ -145,7 +147,7 @@ export async function approveRequest(
 
 /** POST transition-requests/reject: the same stage rule as approving; closes every matching open request. */
 export async function rejectRequest(deps: RequestDeps, principal: Principal, t: RequestTarget): Promise<ActivityJson> {
-  const { model, level, row } = await authorizeVersion(deps.db, principal, t.name, t.version, VIEW);
+  const { model, level, row } = await authorizeVersion(deps, principal, t.name, t.version, VIEW);
   enforce(t.name, level, { kind: 'decide_request', from: row.stage, to: t.stage });
   const matching = (await openRequests(deps.db, model.id, t.version)).filter((r) => r.to_stage === t.stage);
   if (matching.length === 0) throw noOpenRequest(t);
@@ -166,7 +168,7 @@ export async function cancelRequest(
   principal: Principal,
   t: RequestTarget & { creator: string },
 ): Promise<ActivityJson> {
-  const { model, level, row } = await authorizeVersion(deps.db, principal, t.name, t.version, VIEW);
+  const { model, level, row } = await authorizeVersion(deps, principal, t.name, t.version, VIEW);
   enforce(t.name, level, { kind: 'cancel_request', isRequestCreator: t.creator === principal.name });
   const matching = (await openRequests(deps.db, model.id, t.version)).filter(
     (r) => r.to_stage === t.stage && r.user_id === t.creator,
@@ -182,7 +184,7 @@ export async function cancelRequest(
 
 /** GET transition-requests/list: the open requests of one version, each with the viewer's actions. */
 export async function listRequests(deps: RequestDeps, principal: Principal, name: string, version: number): Promise<RequestJson[]> {
-  const { model, level, row } = await authorizeVersion(deps.db, principal, name, version, VIEW);
+  const { model, level, row } = await authorizeVersion(deps, principal, name, version, VIEW);
   const open = await openRequests(deps.db, model.id, version);
   return open.map((r) => renderRequest(principal, level, row.stage, r));
 }

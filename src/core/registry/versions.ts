@@ -11,7 +11,7 @@ import type { ObjectStore } from '../storage/object-store.ts';
 import { StorageError } from '../storage/object-store.ts';
 import type { AclCache } from '../access/acl-cache.ts';
 import { planSource } from '../artifacts/register-source.ts';
-import { copyIntoVersion, insertArtifactStatements, type ArtifactRow } from '../artifacts/managed.ts';
+import { copyIntoVersion, insertArtifactStatements, objectKeysOf, purgeObjects, type ArtifactRow } from '../artifacts/managed.ts';
 import { randomHex } from '../ids.ts';
 import { authorizeModel, modelNotFound } from '../access/authorize.ts';
 import type { Ability } from '../access/policy.ts';
@@ -32,9 +32,9 @@ export interface AuthorizedVersion {
 }
 
 /** Authorizes `ability` on the model, then finds the version (404 in the MLflow wording when missing). */
-export async function authorizeVersion(db: SqlDb, principal: Principal, name: string, version: number, ability: Ability): Promise<AuthorizedVersion> {
-  const { model, level } = await authorizeModel(db, principal, validateName(name), ability);
-  const row = await versionRow(db, model.id, version);
+export async function authorizeVersion(deps: RegistryDeps, principal: Principal, name: string, version: number, ability: Ability): Promise<AuthorizedVersion> {
+  const { model, level } = await authorizeModel(deps, principal, validateName(name), ability);
+  const row = await versionRow(deps.db, model.id, version);
   if (!row) throw versionNotFound(model.name, version);
   return { model, level, row };
 }
@@ -57,8 +57,6 @@ export interface CreateVersionInput {
 
 /** What registering a version needs beyond the registry: storage, and which sources may be recorded as given. */
 export interface CreateVersionDeps extends RegistryDeps {
-  objectStore?: ObjectStore;
-  acl?: AclCache;
   config: { externalSourcePrefixes: readonly string[] };
 }
 
@@ -72,7 +70,7 @@ export interface CreateVersionDeps extends RegistryDeps {
  */
 export async function createVersion(deps: CreateVersionDeps, principal: Principal, input: CreateVersionInput): Promise<ModelVersionJson> {
   const tags = validateTags(input.tags);
-  const { model } = await authorizeModel(deps.db, principal, validateName(input.name), { kind: 'add_version' });
+  const { model } = await authorizeModel(deps, principal, validateName(input.name), { kind: 'add_version' });
   const db = deps.db;
   const storageId = randomHex(16);
   const plan = await planSource(
@@ -130,13 +128,13 @@ export async function createVersion(deps: CreateVersionDeps, principal: Principa
 
 /** @example await getVersion(deps, principal, 'm', 1) */
 export async function getVersion(deps: RegistryDeps, principal: Principal, name: string, version: number): Promise<ModelVersionJson> {
-  const { model, row } = await authorizeVersion(deps.db, principal, name, version, { kind: 'view' });
+  const { model, row } = await authorizeVersion(deps, principal, name, version, { kind: 'view' });
   return versionJson(deps.db, model.name, row);
 }
 
 /** Sets the description (unchanged when absent). */
 export async function updateVersion(deps: RegistryDeps, principal: Principal, name: string, version: number, description: string | undefined): Promise<ModelVersionJson> {
-  const { model, row } = await authorizeVersion(deps.db, principal, name, version, { kind: 'update_description' });
+  const { model, row } = await authorizeVersion(deps, principal, name, version, { kind: 'update_description' });
   const next: VersionRow = { ...row, description: description ?? row.description, updated_at: deps.clock.now() };
   await deps.db
     .prepare('UPDATE model_versions SET description = ?, updated_at = ? WHERE model_id = ? AND version = ?')
@@ -147,9 +145,10 @@ export async function updateVersion(deps: RegistryDeps, principal: Principal, na
 
 /** Deletes a version with its tags, activities and comments. Its number is never given out again. */
 export async function deleteVersion(deps: RegistryDeps, principal: Principal, name: string, version: number): Promise<void> {
-  const { model, row } = await authorizeVersion(deps.db, principal, name, version, { kind: 'delete' });
+  const { model, row } = await authorizeVersion(deps, principal, name, version, { kind: 'delete' });
   const db = deps.db;
   const byVersion = (table: string) => db.prepare(`DELETE FROM ${table} WHERE model_id = ? AND version = ?`).bind(model.id, row.version);
+  const keys = await objectKeysOf(db, model.id, row.version);
   await db.batch([
     byVersion('comments'),
     byVersion('activities'),
@@ -157,12 +156,13 @@ export async function deleteVersion(deps: RegistryDeps, principal: Principal, na
     byVersion('model_versions'),
     db.prepare('UPDATE registered_models SET updated_at = ? WHERE id = ?').bind(deps.clock.now(), model.id),
   ]);
+  await purgeObjects(deps.objectStore, keys);
 }
 
 export async function setVersionTag(deps: RegistryDeps, principal: Principal, name: string, version: number, key: string, value: string): Promise<void> {
   const k = validateTagKey(key);
   const v = validateTagValue(value, k);
-  const { row } = await authorizeVersion(deps.db, principal, name, version, { kind: 'edit_tags' });
+  const { row } = await authorizeVersion(deps, principal, name, version, { kind: 'edit_tags' });
   const db = deps.db;
   await db.batch([
     db
@@ -178,7 +178,7 @@ export async function setVersionTag(deps: RegistryDeps, principal: Principal, na
 /** Deletes one tag; a tag that is not set is not an error (MLflow's store behaves the same). */
 export async function deleteVersionTag(deps: RegistryDeps, principal: Principal, name: string, version: number, key: string): Promise<void> {
   const k = validateTagKey(key);
-  const { row } = await authorizeVersion(deps.db, principal, name, version, { kind: 'edit_tags' });
+  const { row } = await authorizeVersion(deps, principal, name, version, { kind: 'edit_tags' });
   const db = deps.db;
   await db.batch([
     db.prepare('DELETE FROM version_tags WHERE model_id = ? AND version = ? AND key = ?').bind(row.model_id, row.version, k),
@@ -192,6 +192,6 @@ export function downloadUriOf(row: VersionRow): string {
 }
 
 export async function getDownloadUri(deps: RegistryDeps, principal: Principal, name: string, version: number): Promise<string> {
-  const { row } = await authorizeVersion(deps.db, principal, name, version, { kind: 'view' });
+  const { row } = await authorizeVersion(deps, principal, name, version, { kind: 'view' });
   return downloadUriOf(row);
 }

@@ -98,7 +98,7 @@ async function transition(c: Ctx, p: Params) {
   const archive = p.bool('archive_existing_versions', false);
   const comment = p.str('comment', { optional: true });
   const deps = c.var.deps;
-  const { model, level } = await authorizeVersion(deps.db, c.var.principal, name, version, { kind: 'view' });
+  const { model, level } = await authorizeVersion(deps, c.var.principal, name, version, { kind: 'view' });
   const row = await applyTransition(deps, c.var.principal, model, level, version, stage, archive, {
     activityType: 'APPLIED_TRANSITION',
     ...(comment !== undefined ? { comment } : {}),

@@ -15,6 +15,7 @@ import {
   writePermissions,
   type WriteMode,
 } from '../../core/access/permissions-service.ts';
+import { auditStatement } from '../../core/audit.ts';
 import type { Ctx, Method, Route } from '../env.ts';
 import { params } from '../params.ts';
 import { ok } from '../respond.ts';
@@ -35,7 +36,15 @@ function write(mode: WriteMode) {
     const id = parseObjectId(c.req.param('id') ?? '');
     await authorizePermissions(db, c.var.principal, id);
     const acl = (await params(c)).objList('access_control_list');
-    await writePermissions(db, id, acl, mode);
+    await writePermissions(db, id, acl, mode, (summary) =>
+      auditStatement(db, c.var.deps.clock, {
+        principalId: c.var.principal.id,
+        action: 'grant_change',
+        modelId: id,
+        status: 200,
+        detail: summary,
+      }),
+    );
     // The epoch bump already makes cached levels stale everywhere; this instance also drops them now.
     if (id === ROOT) c.var.deps.acl?.invalidateAll();
     else c.var.deps.acl?.invalidateModel(id);

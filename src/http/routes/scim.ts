@@ -78,7 +78,10 @@ function resourceRoutes(resource: string, kind: PrincipalKind): Route[] {
         const members = kind === 'group' ? p.objList('members').map((m) => String(m.value ?? '')) : [];
         await checkMembers(c, null, members);
         const row = await createPrincipal(db, clock, { kind, name, displayName });
-        if (members.length > 0) await db.batch([...memberStatements(c, row.id, { add: members, remove: [] }), bumpGlobalEpoch(db)]);
+        if (members.length > 0) {
+          await db.batch([...memberStatements(c, row.id, { add: members, remove: [] }), bumpGlobalEpoch(db)]);
+          c.var.deps.acl?.invalidateAll();
+        }
         return c.json(await renderPrincipal(db, row));
       },
     },
@@ -125,7 +128,11 @@ function resourceRoutes(resource: string, kind: PrincipalKind): Route[] {
           if (kind === 'group') statements.push(db.prepare('UPDATE principals SET name = ? WHERE id = ?').bind(change.displayName, row.id));
         }
         if (change.active !== undefined) statements.push(db.prepare('UPDATE principals SET active = ? WHERE id = ?').bind(change.active ? 1 : 0, row.id));
-        if (statements.length > 0) await db.batch([...statements, bumpGlobalEpoch(db)]);
+        if (statements.length > 0) {
+          await db.batch([...statements, bumpGlobalEpoch(db)]);
+          // Membership can change anyone's level on any model: drop this instance's cached decisions now.
+          c.var.deps.acl?.invalidateAll();
+        }
         return c.json(await renderPrincipal(db, (await getPrincipal(db, row.id))!));
       },
     },
@@ -142,6 +149,7 @@ function resourceRoutes(resource: string, kind: PrincipalKind): Route[] {
         const { db } = c.var.deps;
         // Tokens, memberships and grants go with the principal (ON DELETE CASCADE).
         await db.batch([db.prepare('DELETE FROM principals WHERE id = ?').bind(row.id), bumpGlobalEpoch(db)]);
+        c.var.deps.acl?.invalidateAll();
         return c.json({});
       },
     },

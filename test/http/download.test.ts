@@ -1,0 +1,585 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SignJWT } from 'jose';
+import { httpDate } from '../../src/core/artifacts/conditional.ts';
+import { DOWNLOAD_PATH, downloadQuery } from '../../src/core/artifacts/download-url.ts';
+import { DOWNLOAD_TOKEN_TYPE, type DownloadClaims } from '../../src/core/artifacts/signed-url.ts';
+import { createMemoryKeyRing } from '../../src/adapters/memory/memory-key-ring.ts';
+import { downloadEnv, MID, type DownloadEnv, type StoreKind } from '../helpers/download-env.ts';
+import { craftJws } from '../helpers/jws.ts';
+import { equalBytes, pattern } from '../helpers/streams.ts';
+
+const N = 1000;
+const OBJ = pattern(N, 11);
+const P = 'model/MLmodel';
+
+let env: DownloadEnv | undefined;
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await env?.cleanup();
+  env = undefined;
+});
+
+async function setup(store: StoreKind = 'memory', opts: Parameters<typeof downloadEnv>[0] = {}) {
+  env = await downloadEnv({ store, ...opts });
+  const meta = await env.addObject(P, OBJ);
+  const { url, token, claims } = await env.mint(P, meta);
+  return { ...env, meta, url, token, claims };
+}
+
+async function get(e: DownloadEnv, url: string, headers: Record<string, string> = {}, method = 'GET') {
+  const res = await e.app.request(url, { method, headers });
+  const body = new Uint8Array(await res.arrayBuffer());
+  return { res, status: res.status, h: res.headers, body };
+}
+
+function expectPrivate(h: Headers) {
+  expect(h.get('cache-control')).toBe('private, no-store, no-transform');
+  expect(h.get('referrer-policy')).toBe('no-referrer');
+}
+
+function expectRefusedWithoutStorage(e: DownloadEnv, r: { status: number; body: Uint8Array }, status: number) {
+  expect(r.status).toBe(status);
+  expect(e.store.calls).toBe(0);
+  const json = JSON.parse(new TextDecoder().decode(r.body));
+  expect(Object.keys(json).sort()).toEqual(['error_code', 'message']);
+}
+
+describe.each(['memory', 'fs'] as const)('§1.4 case table end to end (%s store)', (kind) => {
+  type Row = [row: string, headers: (lm: number, etag: string) => Record<string, string>, status: number, cr: string | null, slice: [number, number] | null];
+  const rows: Row[] = [
+    ['1', () => ({}), 200, null, [0, 1000]],
+    ['2', () => ({ Range: 'bytes=0-0' }), 206, 'bytes 0-0/1000', [0, 1]],
+    ['3', () => ({ Range: 'bytes=0-499' }), 206, 'bytes 0-499/1000', [0, 500]],
+    ['4', () => ({ Range: 'bytes=0-999' }), 206, 'bytes 0-999/1000', [0, 1000]],
+    ['5', () => ({ Range: 'bytes=0-' }), 206, 'bytes 0-999/1000', [0, 1000]],
+    ['6', () => ({ Range: 'bytes=990-' }), 206, 'bytes 990-999/1000', [990, 1000]],
+    ['7', () => ({ Range: 'bytes=999-999' }), 206, 'bytes 999-999/1000', [999, 1000]],
+    ['8', () => ({ Range: 'bytes=-1' }), 206, 'bytes 999-999/1000', [999, 1000]],
+    ['9', () => ({ Range: 'bytes=-10' }), 206, 'bytes 990-999/1000', [990, 1000]],
+    ['10', () => ({ Range: 'bytes=-5000' }), 206, 'bytes 0-999/1000', [0, 1000]],
+    ['11', () => ({ Range: 'bytes=990-1990' }), 206, 'bytes 990-999/1000', [990, 1000]],
+    ['13', () => ({ Range: 'bytes=1000-' }), 416, 'bytes */1000', null],
+    ['14', () => ({ Range: 'bytes=1000-1000' }), 416, 'bytes */1000', null],
+    ['15', () => ({ Range: 'bytes=5000-6000' }), 416, 'bytes */1000', null],
+    ['17', () => ({ Range: 'bytes=-0' }), 416, 'bytes */1000', null],
+    ['18', () => ({ Range: 'bytes=500-499' }), 416, 'bytes */1000', null],
+    ['19', () => ({ Range: 'bytes=abc' }), 416, 'bytes */1000', null],
+    ['20', () => ({ Range: 'bytes=10-abc' }), 416, 'bytes */1000', null],
+    ['21', () => ({ Range: 'bytes=10' }), 416, 'bytes */1000', null],
+    ['23a', () => ({ Range: 'bytes=1e2-200' }), 416, 'bytes */1000', null],
+    ['23b', () => ({ Range: 'bytes=0x10-0x20' }), 416, 'bytes */1000', null],
+    ['23c', () => ({ Range: 'bytes=+5-10' }), 416, 'bytes */1000', null],
+    ['23d', () => ({ Range: 'bytes=1.5-3' }), 416, 'bytes */1000', null],
+    ['23e', () => ({ Range: 'bytes=01a-150' }), 416, 'bytes */1000', null],
+    ['25', () => ({ Range: 'bytes=' }), 200, null, [0, 1000]],
+    ['26a', () => ({ Range: 'items=0-5' }), 200, null, [0, 1000]],
+    ['26b', () => ({ Range: '0-10' }), 200, null, [0, 1000]],
+    ['26c', () => ({ Range: 'asdf' }), 200, null, [0, 1000]],
+    ['27', () => ({ Range: 'BYTES=0-4' }), 206, 'bytes 0-4/1000', [0, 5]],
+    ['29', () => ({ Range: 'bytes=0-4,5-9' }), 206, 'bytes 0-9/1000', [0, 10]],
+    ['30', () => ({ Range: 'bytes=0-9,5-14' }), 206, 'bytes 0-14/1000', [0, 15]],
+    ['31', () => ({ Range: 'bytes=0-1,5-6' }), 200, null, [0, 1000]],
+    ['34', () => ({ Range: 'bytes=1000-2000,3000-' }), 416, 'bytes */1000', null],
+    ['35', () => ({ Range: `bytes=${Array.from({ length: 17 }, (_, i) => `${2 * i}-${2 * i}`).join(',')}` }), 416, 'bytes */1000', null],
+    ['37', (_lm, et) => ({ 'If-Range': et, Range: 'bytes=0-4' }), 206, 'bytes 0-4/1000', [0, 5]],
+    ['38', () => ({ 'If-Range': '"v0"', Range: 'bytes=0-4' }), 200, null, [0, 1000]],
+    ['40', (lm) => ({ 'If-Range': httpDate(lm), Range: 'bytes=0-4' }), 206, 'bytes 0-4/1000', [0, 5]],
+    ['42', () => ({ 'If-Range': 'foo', Range: 'bytes=0-4' }), 200, null, [0, 1000]],
+    ['43', (_lm, et) => ({ 'If-Range': et }), 200, null, [0, 1000]],
+    ['44', (_lm, et) => ({ 'If-None-Match': et, Range: 'bytes=0-4' }), 304, null, null],
+    ['46', (_lm, et) => ({ 'If-None-Match': et.toUpperCase() === et ? et.toLowerCase() : et.toUpperCase() }), 200, null, [0, 1000]],
+    ['47', () => ({ 'If-Match': '"v0"', Range: 'bytes=0-4' }), 412, null, null],
+    ['49', (_lm, et) => ({ 'If-Match': `"x", ${et}`, Range: 'bytes=0-4' }), 206, 'bytes 0-4/1000', [0, 5]],
+    ['50', (lm) => ({ 'If-Unmodified-Since': httpDate(lm - 60_000) }), 412, null, null],
+    ['52', () => ({ 'Accept-Encoding': 'gzip, br', Range: 'bytes=0-4' }), 206, 'bytes 0-4/1000', [0, 5]],
+  ];
+
+  it.each(rows)('row %s', async (_row, hdrs, status, cr, slice) => {
+    const s = await setup(kind);
+    const r = await get(s, s.url, hdrs(s.meta.lastModified, s.meta.etag));
+    expect(r.status).toBe(status);
+    expect(r.h.get('content-range')).toBe(cr);
+    expectPrivate(r.h);
+    expect(r.h.get('content-encoding')).toBeNull();
+    if (slice) {
+      const bytes = OBJ.slice(...slice);
+      expect(equalBytes(r.body, bytes)).toBe(true);
+      expect(r.h.get('content-length')).toBe(String(bytes.length));
+      expect(r.h.get('etag')).toBe(s.meta.etag);
+      expect(r.h.get('last-modified')).toBe(httpDate(s.meta.lastModified));
+      expect(r.h.get('accept-ranges')).toBe('bytes');
+      expect(r.h.get('content-type')).toBe('application/octet-stream');
+      expect(s.store.stats.gets).toBe(1);
+      if (status === 206) expect(s.store.stats.lastGet).toMatchObject({ ifMatch: s.meta.etag, range: { start: slice[0], end: slice[1] - 1 } });
+      else expect(s.store.stats.lastGet?.range).toBeUndefined();
+    } else {
+      expect(s.store.stats.gets).toBe(0); // 304, 412 and 416 are decided without reading the object
+    }
+    if (status === 304) {
+      expect(r.body.length).toBe(0);
+      expect(r.h.get('etag')).toBe(s.meta.etag);
+      expect(r.h.get('content-length')).toBeNull();
+      expect(r.h.get('content-type')).toBeNull();
+    }
+    if (status === 416 || status === 412) expect(JSON.parse(new TextDecoder().decode(r.body)).error_code).toMatch(/RANGE_NOT_SATISFIABLE|PRECONDITION_FAILED/);
+  });
+
+  it('row 36: HEAD ignores Range and reads metadata only', async () => {
+    const s = await setup(kind);
+    const r = await get(s, s.url, { Range: 'bytes=0-4' }, 'HEAD');
+    expect(r.status).toBe(200);
+    expect(r.body.length).toBe(0);
+    expect(r.h.get('content-length')).toBe('1000');
+    expect(r.h.get('content-range')).toBeNull();
+    expect(r.h.get('last-modified')).toBe(httpDate(s.meta.lastModified));
+    expect(s.store.stats).toMatchObject({ gets: 0, heads: 1 });
+  });
+
+  it('row 55: 250 MiB-style chunking on a smaller object gives exact parallel ranges (shape only)', async () => {
+    env = await downloadEnv({ store: kind });
+    const big = pattern(3 * 1024 * 1024 + 17, 5);
+    const meta = await env.addObject('model/weights.bin', big);
+    const { url } = await env.mint('model/weights.bin', meta);
+    const chunk = 1024 * 1024;
+    const parts = await Promise.all(
+      [0, 1, 2, 3].map(async (i) => {
+        const end = Math.min((i + 1) * chunk, big.length) - 1;
+        const r = await get(env!, url, { Range: `bytes=${i * chunk}-${end}` });
+        expect(r.status).toBe(206);
+        expect(r.h.get('content-range')).toBe(`bytes ${i * chunk}-${end}/${big.length}`);
+        return r.body;
+      }),
+    );
+    const joined = new Uint8Array(big.length);
+    parts.forEach((p, i) => joined.set(p, i * chunk));
+    expect(equalBytes(joined, big)).toBe(true);
+  });
+});
+
+describe('empty objects and changed objects', () => {
+  it('P6: an empty object is 200 with Content-Length 0, Range or not', async () => {
+    env = await downloadEnv();
+    const meta = await env.addObject('model/empty', new Uint8Array(0));
+    const { url } = await env.mint('model/empty', meta);
+    for (const h of [{}, { Range: 'bytes=0-0' }, { Range: 'bytes=-1' }]) {
+      const r = await get(env, url, h);
+      expect(r.status).toBe(200);
+      expect(r.h.get('content-length')).toBe('0');
+      expect(r.body.length).toBe(0);
+    }
+  });
+
+  it('T14: an object replaced after minting answers 412 (If-Match on the storage read), never the new bytes', async () => {
+    const s = await setup();
+    await s.addObject(P, pattern(N, 99));
+    const r = await get(s, s.url, { Range: 'bytes=0-4' });
+    expect(r.status).toBe(412);
+    expect(s.store.stats.lastGet?.ifMatch).toBe(s.meta.etag);
+    const head = await get(s, s.url, {}, 'HEAD');
+    expect(head.status).toBe(412);
+  });
+
+  it('an artifact whose key mapping is gone is 404 without storage I/O', async () => {
+    const s = await setup();
+    const { url } = await s.mint('model/other', s.meta);
+    expectRefusedWithoutStorage(s, await get(s, url), 404);
+  });
+});
+
+describe('T1–T5 tokens', () => {
+  const expect401 = (e: DownloadEnv, r: { status: number; h: Headers; body: Uint8Array }) => {
+    expectRefusedWithoutStorage(e, r, 401);
+    expect(r.h.get('www-authenticate')).toContain('error="invalid_token"');
+    expectPrivate(r.h);
+  };
+  const withToken = (claims: DownloadClaims, token: string) => `${DOWNLOAD_PATH}?${downloadQuery(claims, token)}`;
+
+  it('T1: alg none', async () => {
+    const s = await setup();
+    const none = await craftJws({ alg: 'none', typ: DOWNLOAD_TOKEN_TYPE, kid: s.keyRing.current().kid }, { ...s.claims }, 'none');
+    expect401(s, await get(s, withToken(s.claims, none)));
+    expect401(s, await get(s, `${DOWNLOAD_PATH}?mid=${MID}&ver=1&p=model/MLmodel`));
+  });
+
+  it('T2: HS256 keyed with the public key', async () => {
+    const s = await setup();
+    const kid = s.keyRing.current().kid;
+    const pub = s.keyRing.publicKey(kid)!;
+    const spki = new Uint8Array(await crypto.subtle.exportKey('spki', pub));
+    const raw = new Uint8Array(await crypto.subtle.exportKey('raw', pub));
+    for (const hmacSecret of [spki, raw]) {
+      const t = await craftJws({ alg: 'HS256', typ: DOWNLOAD_TOKEN_TYPE, kid }, { ...s.claims }, { hmacSecret });
+      expect401(s, await get(s, withToken(s.claims, t)));
+    }
+  });
+
+  it('T3: jwk / jku / x5u / crit headers and unknown kid, with no fetch', async () => {
+    const fetchSpy = vi.spyOn(globalThis, 'fetch');
+    const s = await setup();
+    const attacker = await createMemoryKeyRing();
+    const ak = attacker.current();
+    const base = { alg: 'Ed25519', typ: DOWNLOAD_TOKEN_TYPE };
+    const pubJwk = await crypto.subtle.exportKey('jwk', attacker.publicKey(ak.kid)!);
+    for (const header of [
+      { ...base, kid: s.keyRing.current().kid, jwk: pubJwk },
+      { ...base, kid: s.keyRing.current().kid, jku: 'http://attacker.test/jwks' },
+      { ...base, kid: s.keyRing.current().kid, x5u: 'http://attacker.test/x5u' },
+      { ...base, kid: s.keyRing.current().kid, crit: ['x-unknown'], 'x-unknown': 1 },
+      { ...base, kid: ak.kid },
+    ]) {
+      expect401(s, await get(s, withToken(s.claims, await craftJws(header, { ...s.claims }, ak.privateKey))));
+    }
+    expect(fetchSpy).not.toHaveBeenCalled();
+  });
+
+  it('T4: no exp, over-long lifetime, future nbf, and the exact exp boundary with the clock', async () => {
+    const s = await setup();
+    const { privateKey, kid } = s.keyRing.current();
+    const header = { alg: 'Ed25519', typ: DOWNLOAD_TOKEN_TYPE, kid };
+    const c = { ...s.claims };
+    expect401(s, await get(s, withToken(s.claims, await craftJws(header, { ...c, exp: undefined }, privateKey))));
+    expect401(s, await get(s, withToken(s.claims, await craftJws(header, { ...c, exp: c.iat + 901 }, privateKey))));
+    expect401(s, await get(s, withToken(s.claims, await craftJws(header, { ...c, nbf: c.iat + 31 }, privateKey))));
+    s.h.clock.set((s.claims.exp + 30) * 1000); // exp = now - tol
+    expect401(s, await get(s, s.url));
+    s.h.clock.set((s.claims.exp + 29) * 1000); // exp = now - tol + 1
+    expect((await get(s, s.url)).status).toBe(200);
+  });
+
+  it('T5: access tokens are not download tokens, and download tokens are not bearer tokens', async () => {
+    const s = await setup();
+    // (a) the admin's API token, and an IdP-style at+jwt, as the download token
+    expect401(s, await get(s, withToken(s.claims, s.h.adminToken)));
+    const idp = await new SignJWT({ sub: '4242', scope: 'all' })
+      .setProtectedHeader({ alg: 'Ed25519', typ: 'at+jwt', kid: s.keyRing.current().kid })
+      .setIssuedAt(s.claims.iat)
+      .setExpirationTime(s.claims.exp)
+      .sign(s.keyRing.current().privateKey);
+    expect401(s, await get(s, withToken(s.claims, idp)));
+    // (b) a download token as Authorization: Bearer on a control-plane route
+    const me = await s.h.call('GET', '/api/2.0/preview/scim/v2/Me', { token: s.token });
+    expect(me.status).toBe(401);
+    // (c) another aud or typ
+    const { privateKey, kid } = s.keyRing.current();
+    expect401(s, await get(s, withToken(s.claims, await craftJws({ alg: 'Ed25519', typ: DOWNLOAD_TOKEN_TYPE, kid }, { ...s.claims, aud: 'regate-api' }, privateKey))));
+    expect401(s, await get(s, withToken(s.claims, await craftJws({ alg: 'Ed25519', typ: 'JWT', kid }, { ...s.claims }, privateKey))));
+    // (d) other schemes on a control-plane route
+    for (const scheme of ['Basic', 'Token']) {
+      const r = await s.h.call('GET', '/api/2.0/preview/scim/v2/Me', { token: null, headers: { Authorization: `${scheme} ${s.h.adminToken}` } });
+      expect(r.status).toBe(401);
+    }
+  });
+});
+
+describe('T6 path binding and T7 method binding', () => {
+  it('T6: only the exact canonical query streams; every variant is refused with no storage call', async () => {
+    const s = await setup();
+    const q = (mid: string, ver: string, p: string, extra = '') => `${DOWNLOAD_PATH}?mid=${mid}&ver=${ver}&p=${p}${extra}&t=${s.token}`;
+    const variants = [
+      q(MID, '1', 'model/model.pkl'),
+      q(MID, '2', 'model/MLmodel'),
+      q('0123456789abcdef0123456789abcde2', '1', 'model/MLmodel'),
+      q(MID, '1', 'model/../x'),
+      q(MID, '1', '%2e%2e/MLmodel'),
+      q(MID, '1', 'model%2FMLmodel'),
+      q(MID, '1', 'model//MLmodel'),
+      q(MID, '1', 'model/./MLmodel'),
+      q(MID, '1', 'model/MLmodel%00'),
+      q(MID, '1', 'model/MLmodel', '&x=1'),
+      `${DOWNLOAD_PATH}?p=model/MLmodel&mid=${MID}&ver=1&t=${s.token}`,
+      `${DOWNLOAD_PATH}?t=${s.token}`,
+    ];
+    for (const url of variants) {
+      const r = await get(s, url);
+      expect(r.status, url).toBe(403);
+      expect(JSON.parse(new TextDecoder().decode(r.body)).error_code).toBe('PERMISSION_DENIED');
+    }
+    expect(s.store.calls).toBe(0);
+    // A duplicated token parameter is not a token at all.
+    expectRefusedWithoutStorage(s, await get(s, `${s.url}&t=${s.token}`), 401);
+    // Path variants never reach the handler.
+    for (const path of [`${DOWNLOAD_PATH}/`, `${DOWNLOAD_PATH}/x`, DOWNLOAD_PATH.toUpperCase(), `/${DOWNLOAD_PATH}`]) {
+      const r = await get(s, `${path}?${s.url.split('?')[1]}`);
+      expect([400, 401, 404], path).toContain(r.status);
+    }
+    expect(s.store.calls).toBe(0);
+    expect((await get(s, s.url)).status).toBe(200);
+  });
+
+  it('T6: a path with spaces and unicode has one canonical spelling', async () => {
+    env = await downloadEnv();
+    const p = 'model/data/weights ü (1).bin';
+    const meta = await env.addObject(p, pattern(100));
+    const { url } = await env.mint(p, meta);
+    expect(url).toContain('p=model/data/weights%20%C3%BC%20%281%29.bin&');
+    expect((await get(env, url)).status).toBe(200);
+    expect((await get(env, url.replace('%281%29', '(1)'))).status).toBe(403);
+    expect((await get(env, url.replace('%C3%BC', '%c3%bc'))).status).toBe(403);
+  });
+
+  it('T7: PUT, POST, DELETE and PATCH are 405 with Allow, without touching storage', async () => {
+    const s = await setup();
+    for (const method of ['PUT', 'POST', 'DELETE', 'PATCH']) {
+      const r = await get(s, s.url, {}, method);
+      expectRefusedWithoutStorage(s, r, 405);
+      expect(r.h.get('allow')).toBe('GET, HEAD');
+    }
+  });
+});
+
+describe('T15 upstream lies and T17 upstream failures (before headers)', () => {
+  it.each(['full-for-range', 'other-range', 'unknown-size', 'short-length', 'long-length', 'etag'] as const)(
+    'T15 %s → 502 before any header, no bytes relayed',
+    async (lie) => {
+      const s = await setup();
+      s.store.faults.lie = lie;
+      const r = await get(s, s.url, { Range: 'bytes=100-199' });
+      expect(r.status).toBe(502);
+      expect(r.h.get('content-range')).toBeNull();
+      expect(JSON.parse(new TextDecoder().decode(r.body)).error_code).toBe('IO_ERROR');
+      expect(s.store.stats.cancelled).toBe(1);
+      const line = s.logLines.find((l) => l.event === 'artifact_download_refused');
+      expect(String(line?.fields.reason)).toMatch(/^upstream_/);
+    },
+  );
+
+  it('T15 a full read answered with a range or a wrong length is 502 too', async () => {
+    const s = await setup();
+    s.store.faults.lie = 'long-length';
+    expect((await get(s, s.url)).status).toBe(502);
+  });
+
+  it.each([
+    ['unavailable', 503, 'TEMPORARILY_UNAVAILABLE'],
+    ['internal', 502, 'IO_ERROR'],
+    ['timeout', 504, 'DEADLINE_EXCEEDED'],
+    ['not_found', 404, 'RESOURCE_DOES_NOT_EXIST'],
+    ['invalid', 502, 'IO_ERROR'],
+  ] as const)('T17 %s → %i %s, JSON, no leak', async (kind, status, code) => {
+    const s = await setup();
+    s.store.faults = { failBeforeFirstByte: kind, retryAfter: 7 };
+    for (const headers of [{}, { Range: 'bytes=0-9' }]) {
+      const r = await get(s, s.url, headers);
+      expect(r.status).toBe(status);
+      const text = new TextDecoder().decode(r.body);
+      expect(JSON.parse(text).error_code).toBe(code);
+      expect(r.h.get('retry-after')).toBe(kind === 'unavailable' ? '7' : null);
+      for (const secret of [s.token, 'secret-bucket', 'models/', 's3://', 'stack']) expect(text).not.toContain(secret);
+      expectPrivate(r.h);
+    }
+  });
+
+  it('T17 a store that throws a non-storage error is 502 without a leak', async () => {
+    const s = await setup();
+    s.store.faults = { throwPlain: true };
+    const r = await get(s, s.url);
+    expect(r.status).toBe(502);
+    expect(new TextDecoder().decode(r.body)).not.toContain('/secret');
+  });
+});
+
+describe('T18–T21 time budgets, aborts and backpressure', () => {
+  it('T18: a storage TTFB over the budget is 504 at the budget, and the storage read is aborted', async () => {
+    const s = await setup();
+    s.store.faults = { ttfbDelayMs: 15_000 };
+    const pending = s.app.request(s.url, { headers: { Range: 'bytes=0-9' } });
+    await s.timers!.armed(2); // the route's 8 s budget and the store's 15 s delay
+    s.timers!.advance(7_999);
+    s.timers!.advance(1);
+    const res = await pending;
+    expect(res.status).toBe(504);
+    expect((await res.json()).error_code).toBe('DEADLINE_EXCEEDED');
+    expect(s.timers!.now()).toBe(8_000);
+    expect(s.store.stats.aborted).toBe(1);
+    expect(s.timers!.pending()).toBe(0); // the store's own wait was torn down too
+  });
+
+  it('T18: HEAD metadata calls have the same budget', async () => {
+    const s = await setup();
+    s.store.faults = { ttfbDelayMs: 15_000 };
+    const pending = s.app.request(s.url, { method: 'HEAD' });
+    await s.timers!.armed(2);
+    s.timers!.advance(8_000);
+    expect((await pending).status).toBe(504);
+  });
+
+  it('T19: a body that stalls after 1 MB aborts the response at the idle budget (never a clean end)', async () => {
+    const s = await setup();
+    const big = pattern(3 * 1024 * 1024, 3);
+    const meta = await s.addObject('model/big.bin', big);
+    const { url } = await s.mint('model/big.bin', meta);
+    s.store.faults = { stallAfterBytes: 1024 * 1024 };
+    const res = await s.app.request(url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-length')).toBe(String(big.length));
+    const reader = res.body!.getReader();
+    let got = 0;
+    while (got < 1024 * 1024) got += (await reader.read()).value!.byteLength;
+    const next = reader.read();
+    await s.timers!.armed(1);
+    s.timers!.advance(4_999);
+    expect(s.store.stats.cancelled).toBe(0);
+    s.timers!.advance(1);
+    await expect(next).rejects.toThrow(/upstream_stall/);
+    expect(got).toBe(1024 * 1024);
+    expect(s.store.stats.cancelled).toBe(1);
+    expect(s.store.stats.aborted).toBe(1);
+    expect(s.logLines.find((l) => l.event === 'artifact_stream_aborted')?.fields).toMatchObject({ reason: 'upstream_stall', bytes: 1024 * 1024 });
+  });
+
+  it('after the first byte an upstream error errors the body: fewer bytes than Content-Length and no clean end', async () => {
+    const s = await setup();
+    const big = pattern(2 * 1024 * 1024, 4);
+    const meta = await s.addObject('model/big.bin', big);
+    const { url } = await s.mint('model/big.bin', meta);
+    for (const faults of [{ errorAfterBytes: 800_000 }, { lie: 'short-body' as const }]) {
+      s.store.faults = faults;
+      const res = await s.app.request(url);
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      let got = 0;
+      const outcome = await (async () => {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return 'clean end';
+          got += value.byteLength;
+        }
+      })().catch((e: Error) => e.message);
+      expect(outcome, JSON.stringify(faults)).toMatch(/Download aborted: upstream_(error|short)/);
+      expect(got).toBe(faults.lie ? big.length / 2 : 800_000);
+      expect(got).toBeLessThan(Number(res.headers.get('content-length')));
+    }
+  });
+
+  it('surplus upstream bytes are never relayed: the body stops at Content-Length', async () => {
+    const s = await setup();
+    s.store.faults = { lie: 'long-body' };
+    const r = await get(s, s.url, { Range: 'bytes=10-19' });
+    expect(r.status).toBe(206);
+    expect(equalBytes(r.body, OBJ.slice(10, 20))).toBe(true);
+  });
+
+  it('T20: a client abort after 1 MB cancels the storage stream and reads nothing more', async () => {
+    const s = await setup();
+    const big = pattern(8 * 1024 * 1024, 8);
+    const meta = await s.addObject('model/big.bin', big);
+    const { url } = await s.mint('model/big.bin', meta);
+    const res = await s.app.request(url);
+    const reader = res.body!.getReader();
+    let got = 0;
+    while (got < 1024 * 1024) got += (await reader.read()).value!.byteLength;
+    await reader.cancel(new Error('client went away'));
+    expect(s.store.stats.cancelled).toBe(1);
+    expect(s.store.stats.aborted).toBe(1);
+    expect(s.store.stats.bytesRead).toBe(got);
+    expect(s.timers!.pending()).toBe(0);
+    expect(s.logLines.find((l) => l.event === 'artifact_stream_aborted')?.fields.reason).toBe('client_abort');
+  });
+
+  it('T21: reading is pull-based: storage runs at most one chunk ahead of a slow reader', async () => {
+    const s = await setup();
+    const big = pattern(4 * 1024 * 1024, 21);
+    const meta = await s.addObject('model/big.bin', big);
+    const { url } = await s.mint('model/big.bin', meta);
+    const res = await s.app.request(url);
+    const reader = res.body!.getReader();
+    let consumed = 0;
+    let maxAhead = 0;
+    for (;;) {
+      // A slow consumer: let everything else run before each read.
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      maxAhead = Math.max(maxAhead, s.store.stats.bytesRead - consumed);
+      const { done, value } = await reader.read();
+      if (done) break;
+      consumed += value.byteLength;
+    }
+    expect(consumed).toBe(big.length);
+    expect(maxAhead).toBeLessThanOrEqual(64 * 1024);
+  });
+});
+
+describe('T23 Range DoS, T24 numeric edges, T26 conditionals', () => {
+  it('T23: 10 000 specs, an 8 KB header and 1000 × "0-" are 416 fast, with no storage read', async () => {
+    const s = await setup();
+    for (const range of [
+      `bytes=${Array.from({ length: 10_000 }, (_, i) => `${i}-${i}`).join(',')}`,
+      `bytes=0-0${', '.repeat(4 * 1024)}`,
+      `bytes=${Array(1000).fill('0-').join(',')}`,
+    ]) {
+      const t = performance.now();
+      const r = await get(s, s.url, { Range: range });
+      expect(performance.now() - t).toBeLessThan(50);
+      expect(r.status).toBe(416);
+      expect(r.h.get('content-range')).toBe('bytes */1000');
+      expect(r.body.length).toBeLessThan(N);
+    }
+    expect(s.store.stats.gets).toBe(0);
+  });
+
+  it('T24: integers too large for a double: first-pos past EOF, last-pos clamped; digits only in headers', async () => {
+    const s = await setup();
+    const a = await get(s, s.url, { Range: 'bytes=0-99999999999999999999999' });
+    expect(a.status).toBe(206);
+    expect(a.h.get('content-range')).toBe('bytes 0-999/1000');
+    const b = await get(s, s.url, { Range: 'bytes=18446744073709551615-' });
+    expect(b.status).toBe(416);
+    expect(b.h.get('content-range')).toBe('bytes */1000');
+    const c = await get(s, s.url, { Range: 'bytes=-99999999999999999999' });
+    expect(c.h.get('content-range')).toBe('bytes 0-999/1000');
+  });
+
+  it('T26: 412 is decided before Range, and 304 carries no body or Content-Range', async () => {
+    const s = await setup();
+    const r412 = await get(s, s.url, { 'If-Match': '"nope"', Range: 'bytes=abc' });
+    expect(r412.status).toBe(412);
+    const r304 = await get(s, s.url, { 'If-None-Match': `"x", ${s.meta.etag}`, Range: 'bytes=5000-' });
+    expect(r304.status).toBe(304);
+    expect(r304.h.get('content-range')).toBeNull();
+    expect(r304.body.length).toBe(0);
+    const ims = await get(s, s.url, { 'If-Modified-Since': httpDate(s.meta.lastModified) });
+    expect(ims.status).toBe(304);
+    expect(s.store.stats).toMatchObject({ gets: 0, heads: 1 });
+  });
+});
+
+describe('T27 leakage', () => {
+  it('the token appears in no log line and no error body; every answer is private and no-referrer', async () => {
+    const s = await setup();
+    const answers = [
+      await get(s, s.url),
+      await get(s, s.url, { Range: 'bytes=0-9' }),
+      await get(s, s.url, { Range: 'bytes=5000-' }),
+      await get(s, s.url.replace('p=model/MLmodel', 'p=model/x')),
+      await get(s, s.url, {}, 'DELETE'),
+    ];
+    s.store.faults = { failBeforeFirstByte: 'internal' };
+    answers.push(await get(s, s.url));
+    s.h.clock.advance(3600_000);
+    answers.push(await get(s, s.url));
+    for (const a of answers) {
+      expectPrivate(a.h);
+      expect(new TextDecoder().decode(a.body)).not.toContain(s.token);
+    }
+    expect(answers.map((a) => a.status)).toEqual([200, 206, 416, 403, 405, 502, 401]);
+    const logs = JSON.stringify(s.logLines);
+    expect(s.logLines.length).toBeGreaterThanOrEqual(6);
+    expect(logs).not.toContain(s.token);
+    expect(logs).not.toContain(s.token.split('.')[2]);
+    expect(s.logLines.find((l) => l.event === 'artifact_download')?.fields).toMatchObject({
+      jti: s.claims.jti,
+      principal: '4242',
+      modelId: MID,
+      version: '1',
+      path: P,
+      status: 200,
+    });
+  });
+
+  it('answers 501 when downloads are not configured', async () => {
+    const s = await setup();
+    const { createApp } = await import('../../src/http/app.ts');
+    const bare = createApp({ ...s.h.deps, keyRing: undefined, artifactKey: undefined });
+    const r = await bare.request(s.url);
+    expect(r.status).toBe(501);
+  });
+});

@@ -271,6 +271,24 @@ describe('artifact path parameters never name storage (T9)', () => {
   });
 });
 
+describe('key rotation', () => {
+  it('URIs signed before a rotation verify until their key is removed; new ones use the new key', async () => {
+    await register(ana, 'm', await uploadModel(ana, 'k'));
+    const old = await signed(ana, 'm', '1', 'MLmodel');
+    const before = await h.expectOk('GET', '/api/2.0/regate/signing-keys');
+    const rotated = await h.expectOk('POST', '/api/2.0/regate/signing-keys/rotate');
+    expect(rotated.keys.map((k: { kid: string }) => k.kid)).toEqual([rotated.kid, before.keys[0].kid]);
+    expect((await fetchSigned(old.json.signed_uri)).status).toBe(200);
+    const fresh = await signed(ana, 'm', '1', 'MLmodel');
+    expect((await fetchSigned(fresh.json.signed_uri)).status).toBe(200);
+    expect((await h.call('DELETE', `/api/2.0/regate/signing-keys/${rotated.kid}`)).status).toBe(400);
+    await h.expectOk('DELETE', `/api/2.0/regate/signing-keys/${before.keys[0].kid}`);
+    expect((await fetchSigned(old.json.signed_uri)).status).toBe(401);
+    expect((await fetchSigned(fresh.json.signed_uri)).status).toBe(200);
+    expect((await h.call('POST', '/api/2.0/regate/signing-keys/rotate', { token: ana.token })).status).toBe(403);
+  });
+});
+
 describe('deleting', () => {
   it('a deleted version or model takes its managed files with it', async () => {
     await register(ana, 'm', await uploadModel(ana, 'd1'));

@@ -14,6 +14,7 @@ import { routes as comments } from './comments.ts';
 import { routes as dbfs } from './dbfs.ts';
 import { routes as audit } from './audit.ts';
 import { routes as artifacts } from './artifacts.ts';
+import { routes as signingKeys } from './signing-keys.ts';
 import { routes as download } from './download.ts';
 
 export const ROUTES: readonly Route[] = [
@@ -28,5 +29,6 @@ export const ROUTES: readonly Route[] = [
   ...dbfs,
   ...audit,
   ...artifacts,
+  ...signingKeys,
   ...download,
 ];

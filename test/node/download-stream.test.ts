@@ -103,7 +103,7 @@ describe('download over a real socket', () => {
     const meta = await env.addObject('model/reset.bin', pattern(4 * MiB, 13));
     const { url } = await env.mint('model/reset.bin', meta);
     env.store.faults = { errorAfterBytes: Math.floor(1.6 * MiB) };
-    for (const headers of [{}, { Range: `bytes=0-${3 * MiB - 1}` }]) {
+    for (const headers of [{}, { Range: `bytes=0-${3 * MiB - 1}` }] as Array<Record<string, string>>) {
       const r = await fetchRaw(origin + url, headers);
       expect([200, 206]).toContain(r.res.statusCode);
       const declared = Number(r.res.headers['content-length']);

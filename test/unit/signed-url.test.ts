@@ -10,7 +10,6 @@ import {
   MAX_TTL_SECONDS,
   signDownloadToken,
   verifyDownloadToken,
-  type DownloadClaims,
   type DownloadGrant,
 } from '../../src/core/artifacts/signed-url.ts';
 import vectors from '../fixtures/signed-url-vectors.json' with { type: 'json' };

@@ -14,7 +14,7 @@
 import { GatewayError } from '../../core/errors.ts';
 import { evaluatePreconditions, httpDate, ifRangeMatches, needsLastModified } from '../../core/artifacts/conditional.ts';
 import { contentRange, parseRange, unsatisfiedRange, type RangeResult } from '../../core/artifacts/range.ts';
-import { verifyDownloadToken, type DownloadClaims } from '../../core/artifacts/signed-url.ts';
+import { MAX_TTL_SECONDS, verifyDownloadToken, type DownloadClaims } from '../../core/artifacts/signed-url.ts';
 import { DOWNLOAD_PATH, downloadQuery, rawQuery, tokenParam } from '../../core/artifacts/download-url.ts';
 import { guardBody, type StreamOutcome } from '../../core/artifacts/guarded-body.ts';
 import { withDeadline } from '../../core/artifacts/deadline.ts';
@@ -79,7 +79,7 @@ async function download(c: Ctx): Promise<Response> {
   const query = rawQuery(c.req.url);
   const token = tokenParam(query);
   if (token === undefined) return refuse(unauthenticated('A download token is required.', true), 'missing_token');
-  const verified = await verifyDownloadToken(token, keyRing, deps.clock, { maxTtlSeconds: deps.download?.maxTtlSeconds ?? 900 });
+  const verified = await verifyDownloadToken(token, keyRing, deps.clock, { maxTtlSeconds: deps.download?.maxTtlSeconds ?? MAX_TTL_SECONDS });
   if (!verified.ok) return refuse(unauthenticated('Invalid or expired download token.', true), verified.reason);
   const claims = verified.claims;
   const who: LogFields = { jti: claims.jti, principal: claims.sub, modelId: claims.mid, version: claims.ver, path: claims.p };
@@ -87,7 +87,14 @@ async function download(c: Ctx): Promise<Response> {
     return refuse(new GatewayError('PERMISSION_DENIED', 'This URI does not match its download token.'), 'url_mismatch', who);
   }
 
-  const key = await artifactKey(claims);
+  let key: string | null;
+  try {
+    key = await artifactKey(claims);
+  } catch (e) {
+    // The resolver may refuse (e.g. access re-checked and revoked); answer with this route's headers.
+    if (e instanceof GatewayError) return refuse(e, 'artifact_key', who);
+    throw e;
+  }
   if (key === null) return refuse(new GatewayError('RESOURCE_DOES_NOT_EXIST', 'The artifact no longer exists.'), 'no_artifact', who);
 
   const timers = deps.timers ?? systemTimers;
@@ -97,7 +104,7 @@ async function download(c: Ctx): Promise<Response> {
   const storageFailed = (e: unknown) => {
     // A store that throws something else is broken, not the request: 502 like any upstream failure.
     const se = e instanceof StorageError ? e : new StorageError('internal', 'Unexpected storage failure.', { cause: e });
-    return refuse(storageError(se), `storage_${se.kind}`, who);
+    return refuse(storageError(se), c.req.raw.signal.aborted ? 'client_abort' : `storage_${se.kind}`, who);
   };
 
   const headers = c.req.raw.headers;

@@ -313,6 +313,19 @@ describe('audit', () => {
     expect(log.events[0].model_id).toMatch(/^[0-9a-f]{32}$/);
   });
 
+  it('records each download with the bytes sent', async () => {
+    await register(ana, 'm', await uploadModel(ana, 'dl'));
+    const s = await signed(ana, 'm', '1', 'data/weights.bin');
+    await fetchSigned(s.json.signed_uri);
+    await fetchSigned(s.json.signed_uri, { Range: 'bytes=0-99' });
+    await new Promise((r) => setTimeout(r, 0));
+    const log = await h.expectOk('GET', '/api/2.0/regate/audit', { query: { action: 'download' } });
+    expect(log.events.map((e: { status: number; bytes: number; path: string }) => [e.status, e.bytes, e.path])).toEqual([
+      [206, 100, 'data/weights.bin'],
+      [200, 5000, 'data/weights.bin'],
+    ]);
+  });
+
   it('records grant changes', async () => {
     await grant('m', 'CAN_READ', 'bo@x');
     const log = await h.expectOk('GET', '/api/2.0/regate/audit', { query: { action: 'grant_change' } });

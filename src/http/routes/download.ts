@@ -12,6 +12,7 @@
  * The token never reaches a log line or an error body; logs carry jti, principal, model id, version and path.
  */
 import { GatewayError } from '../../core/errors.ts';
+import { recordAudit } from '../../core/audit.ts';
 import { evaluatePreconditions, httpDate, ifRangeMatches, needsLastModified } from '../../core/artifacts/conditional.ts';
 import { contentRange, parseRange, unsatisfiedRange, type RangeResult } from '../../core/artifacts/range.ts';
 import { MAX_TTL_SECONDS, verifyDownloadToken, type DownloadClaims } from '../../core/artifacts/signed-url.ts';
@@ -179,10 +180,12 @@ async function download(c: Ctx): Promise<Response> {
   deps.logger.info('artifact_download', logged);
   if (length === 0) {
     await result.body.cancel().catch(() => {});
+    auditDownload(deps, claims, status, 0, '');
     return new Response(null, { status, headers: out });
   }
   const onEnd = (outcome: StreamOutcome, bytes: number) => {
     if (outcome !== 'complete') deps.logger.warn('artifact_stream_aborted', { ...logged, reason: outcome, bytes, expected: length });
+    auditDownload(deps, claims, status, bytes, outcome === 'complete' ? '' : `aborted: ${outcome}`);
   };
   const body = guardBody(result.body, {
     expected: length,
@@ -192,6 +195,24 @@ async function download(c: Ctx): Promise<Response> {
     onEnd,
   });
   return new Response(body, { status, headers: out });
+}
+
+/**
+ * Records a download in the audit trail once its outcome is known (bytes actually sent). Fire and forget:
+ * the body has already gone, so a failing audit write is logged, never turned into a broken download.
+ */
+function auditDownload(deps: Deps, claims: DownloadClaims, status: number, bytes: number, detail: string): void {
+  const version = Number(claims.ver);
+  recordAudit(deps.db, deps.clock, {
+    principalId: claims.sub,
+    action: 'download',
+    modelId: claims.mid,
+    version: Number.isSafeInteger(version) ? version : null,
+    path: claims.p,
+    bytes,
+    status,
+    detail: `jti=${claims.jti}${detail ? `; ${detail}` : ''}`,
+  }).catch((e: unknown) => deps.logger.error('audit_write_failed', { error: String(e) }));
 }
 
 const handler = (c: Ctx) => download(c);

@@ -2,9 +2,35 @@
 and for freshly made identities, and an environment switch that makes MLflow's fluent API and MlflowClient
 talk to regate as a given identity.
 
-What the clients sent that wire-protocol.md did not predict (mlflow-skinny 3.17.2, databricks-sdk 0.162.0,
-observed through a logging proxy in front of regate and from the calls the tests make):
-  (filled in below, see FINDINGS)
+What the clients sent that wire-protocol.md did not predict (mlflow-skinny 3.17.2, databricks-sdk 0.162.0;
+seen with REGATE_COMPAT_TRACE, see trace_proxy.py):
+- Raw upload of an EMPTY file (`POST /dbfs/databricks/mlflow/tmp-external-source//<id>/...`) arrives with
+  `Transfer-Encoding: chunked` and no Content-Length (MLflow passes data="" through the SDK's
+  api_client.do); non-empty files carry Content-Length. Listing an upload area addressed without a path
+  (DbfsRestArtifactRepository.list_artifacts()) sends `path=/databricks/mlflow/tmp-external-source/<id>/`
+  with a trailing slash.
+- Raw `/dbfs/...` POSTs and `/api/2.0/dbfs/list` from MLflow carry `X-MLflow-Client-Version` and
+  `x-databricks-org-id` like its registry calls. The SDK sends `X-Databricks-Workspace-Id` on SCIM, token,
+  permissions and DBFS calls too, not only on ml.py/files.py services.
+- Signed-URI GETs (whole-file and ranged chunks, in-process and from the chunk subprocesses) carry only
+  `User-Agent: python-requests/<v>`, `Accept-Encoding: gzip, deflate`, `Accept: */*` and, for chunks,
+  `Range: bytes=a-b`: no Authorization, no MLflow headers.
+- A third of all requests in a full run (390 of 1167) were `GET /.well-known/databricks-config`: one per
+  MLflow REST call, confirming the inference in §1.3.
+- The SDK lists SCIM resources with `startIndex=1&count=10000`; `w.dbfs.read(path)` without arguments sends
+  neither `offset` nor `length`; `w.dbfs.download` is get-status then read(offset=0, length=1048576).
+- Field types: comment `available_actions` decode as CommentActivityAction (not ActivityAction). The root
+  ACL entry regate reports for `users` (CAN_CREATE_REGISTERED_MODEL) decodes as permission_level=None:
+  neither RegisteredModelPermissionLevel nor iam.PermissionLevel has that value, so no SDK call can send it.
+Client behaviour worth knowing (not regate's doing):
+- MlflowClient(registry_uri='databricks') builds the tracking store eagerly; with MLFLOW_TRACKING_URI=sqlite
+  that needs SQLAlchemy + alembic, which mlflow-skinny leaves out (else UnsupportedModelRegistryStore...
+  before any HTTP), and the first use migrates the database (~5 s).
+- MlflowClient.rename_registered_model returns None (the store's result is dropped).
+- DbfsRestArtifactRepository('dbfs:/...') built directly takes credentials from the *tracking* store and
+  fails with a sqlite tracking URI; the `dbfs://databricks/...` form register_model uses reads
+  DATABRICKS_HOST/TOKEN (helpers in test_artifacts.py use that form).
+- RestException.message is "<ERROR_CODE>: <server message>".
 """
 from __future__ import annotations
 
@@ -18,7 +44,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import pytest
 
@@ -51,10 +77,13 @@ class Regate:
     proc: subprocess.Popen
 
     def log_tail(self, n: int = 40) -> str:
+        """The last n warning/error lines of regate's JSON log (info lines are mostly download records)."""
         try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+            lines = self.log_path.read_text(errors="replace").splitlines()
         except OSError:
             return ""
+        notable = [ln for ln in lines if '"level":"info"' not in ln]
+        return "\n".join((notable or lines)[-n:])
 
     def stop(self) -> None:
         if self.proc.poll() is not None:
@@ -141,6 +170,10 @@ def base_url(regate: Regate) -> str:
 @pytest.fixture(autouse=True)
 def _per_test_timeout(request: pytest.FixtureRequest) -> Iterator[None]:
     """A hung client (retrying a 5xx for minutes, a stuck download) fails its test instead of the CI run."""
+    rg = _STARTED.get("session")
+    if rg is not None and rg.proc.poll() is not None:
+        pytest.fail(f"regate exited (code {rg.proc.returncode}) before this test:\n{rg.log_tail()}")
+
     def expire(signum, frame):  # noqa: ARG001
         raise TimeoutError(f"{request.node.nodeid} took longer than {PER_TEST_TIMEOUT_S} s")
     previous = signal.signal(signal.SIGALRM, expire)
@@ -178,9 +211,12 @@ class Identity:
 
 
 def sdk_client(url: str, token: str):
+    """WorkspaceClient(host=url, token=token), with the SDK's retry deadline cut from 300 s to 30 s so a
+    dead or stuck regate fails a test quickly (WorkspaceClient takes that knob only through a Config)."""
     from databricks.sdk import WorkspaceClient
+    from databricks.sdk.config import Config
 
-    return WorkspaceClient(host=url, token=token)
+    return WorkspaceClient(config=Config(host=url, token=token, retry_timeout_seconds=30))
 
 
 @pytest.fixture(scope="session")
@@ -225,7 +261,7 @@ class Principals:
             ident.token, ident.token_id = res.token_value, res.token_info.token_id
         return ident
 
-    def group(self, prefix: str = "group", members: list[Identity] = ()) -> Identity:
+    def group(self, prefix: str = "group", members: Sequence[Identity] = ()) -> Identity:
         from databricks.sdk.service.iam import ComplexValue
 
         g = self.w.groups.create(display_name=unique(prefix), members=[ComplexValue(value=m.id) for m in members] or None)
@@ -320,7 +356,7 @@ def new_model(regate: Regate, admin, tmp_path: Path, mlflow_workdir: Path):
     """Creates a registered model as the admin (optionally with versions, whose source comes from
     helpers.version_source) and grants levels: `new_model('p', grants={ident: 'CAN_READ'}, versions=2)`
     returns (name, model id)."""
-    from databricks.sdk.service.ml import PermissionLevel, RegisteredModelAccessControlRequest
+    from databricks.sdk.service.ml import RegisteredModelAccessControlRequest, RegisteredModelPermissionLevel
 
     def make(prefix: str = "model", grants: dict | None = None, versions: int = 0, source: str | None = None):
         name = unique(prefix)
@@ -334,7 +370,7 @@ def new_model(regate: Regate, admin, tmp_path: Path, mlflow_workdir: Path):
         acl = []
         for ident, level in (grants or {}).items():
             key = {"user": "user_name", "group": "group_name", "service_principal": "service_principal_name"}[ident.kind]
-            acl.append(RegisteredModelAccessControlRequest(permission_level=PermissionLevel(level), **{key: ident.name}))
+            acl.append(RegisteredModelAccessControlRequest(permission_level=RegisteredModelPermissionLevel(level), **{key: ident.name}))
         if acl:
             admin.model_registry.update_permissions(model_id, access_control_list=acl)
         return name, model_id

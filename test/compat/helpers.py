@@ -1,15 +1,12 @@
-"""Small helpers shared by the compatibility scenarios: unique names, classifying a client call's outcome,
-and making a version source the way the MLflow client does (copying a local model into DBFS)."""
+"""Small helpers shared by the compatibility scenarios: unique names, file digests, and making a version
+source the way the MLflow client does (copying a local model into DBFS)."""
 from __future__ import annotations
 
 import hashlib
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Callable
 
-# The source every version used before regate had the raw DBFS upload path (wire-protocol.md §3.4).
-FAKE_SOURCE = "dbfs:/databricks/mlflow/tmp-external-source/compat/model"
 DOWNLOAD_URI = r"dbfs:/databricks/mlflow-registry/[0-9a-f]{32}/models/[^/]+"
 HEX32 = r"[0-9a-f]{32}"
 
@@ -38,25 +35,6 @@ def tree_digest(root: Path) -> dict[str, str]:
     return out
 
 
-def outcome(fn: Callable[[], Any]) -> tuple[str, str]:
-    """Runs one client call and classifies it: ('OK', '') or (error_code, message). Only the clients' own
-    exception types count as a well-formed refusal; anything else is reported as its class name."""
-    from databricks.sdk.errors import DatabricksError
-    from mlflow.exceptions import MlflowException, RestException
-
-    try:
-        fn()
-        return "OK", ""
-    except RestException as e:
-        return str(e.error_code), e.message
-    except DatabricksError as e:
-        return f"SDK:{type(e).__name__}:{e.error_code}", str(e)
-    except MlflowException as e:
-        return f"MlflowException:{e.error_code}", e.message
-    except Exception as e:  # noqa: BLE001 - an unexpected class is itself the finding
-        return f"UNEXPECTED:{type(e).__name__}", str(e)[:300]
-
-
 def write_tiny_model(dest: Path) -> Path:
     """A directory shaped like an MLflow model (no flavour to load), for versions that only need a source."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -68,20 +46,10 @@ def write_tiny_model(dest: Path) -> Path:
 
 def version_source(workdir: Path) -> str:
     """A source for model-versions/create as an MLflow user outside Databricks has one: a local model copied
-    into dbfs:/databricks/mlflow/tmp-external-source/ by MLflow's own upload code (raw POST /dbfs/...).
-    While regate answers that upload with ENDPOINT_NOT_FOUND, falls back to FAKE_SOURCE so the registry
-    scenarios do not depend on the artifact endpoints. Must run inside `mlflow_as(...)`."""
-    from mlflow.exceptions import MlflowException, RestException
+    into dbfs:/databricks/mlflow/tmp-external-source/<uuid>/model by MLflow's own upload code (raw
+    POST /dbfs/...), exactly what create_model_version does first when the tracking URI is not databricks.
+    The upload is private to the caller. Must run inside `mlflow_as(...)`."""
     from mlflow.tracking.artifact_utils import _upload_artifacts_to_databricks
 
     local = write_tiny_model(workdir / unique("src") / "model")
-    try:
-        return _upload_artifacts_to_databricks(str(local), None, None, "databricks")
-    except RestException as e:
-        if e.error_code == "ENDPOINT_NOT_FOUND":
-            return FAKE_SOURCE
-        raise
-    except MlflowException as e:
-        if "ENDPOINT_NOT_FOUND" in e.message or " 404" in e.message:
-            return FAKE_SOURCE
-        raise
+    return _upload_artifacts_to_databricks(str(local), None, None, "databricks")

@@ -108,10 +108,12 @@ def test_mlflow_client_per_level(level, principals, new_model, mlflow_as, tmp_pa
 
 
 @pytest.mark.parametrize("level", TESTED, ids=lambda lv: lv or "NO_PERMISSION")
-def test_sdk_per_level(level, principals, new_model, admin):
+def test_sdk_per_level(level, principals, new_model, mlflow_as, tmp_path):
     u = principals.user("lvl")
     name, mid = new_model("lvl-sdk", versions=2, grants={u: level} if level else {})
-    source = admin.model_registry.get_model_version(name, "1").model_version.source
+    with mlflow_as(u):
+        # An upload is private to its uploader, so the caller registers its own (the SDK cannot upload raw).
+        source = version_source(tmp_path)
     w = principals.sdk(u)
     mr = w.model_registry
     problems: list[str] = []

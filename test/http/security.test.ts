@@ -39,6 +39,7 @@ describe('authentication on every protected route', () => {
     ['unknown token', 'dapi0000000000000000000000000000beef', undefined],
     ['Basic scheme', null, 'Basic YWRtaW46YWRtaW4='],
   ])('%s → 401 on every protected route', async (_n, token, authHeader) => {
+    const cached = h.deps.acl!.cache.size;
     for (const r of protectedRoutes()) {
       const t = token === 'EXPIRED' ? expired : token === 'REVOKED' ? revoked : token;
       const res = await h.call(r.method, concrete(r.path), {
@@ -49,6 +50,8 @@ describe('authentication on every protected route', () => {
       expect(res.status, `${r.method} ${r.path}`).toBe(401);
       if (r.method !== 'HEAD') expect(res.json.error_code, `${r.method} ${r.path}`).toBe('UNAUTHENTICATED');
     }
+    // Callers that are not authenticated never create ACL cache entries (T30).
+    expect(h.deps.acl!.cache.size).toBe(cached);
   });
 });
 

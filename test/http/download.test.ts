@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { SignJWT } from 'jose';
 import { httpDate } from '../../src/core/artifacts/conditional.ts';
 import { DOWNLOAD_PATH, downloadQuery } from '../../src/core/artifacts/download-url.ts';
-import { DOWNLOAD_TOKEN_TYPE, type DownloadClaims } from '../../src/core/artifacts/signed-url.ts';
+import { CLOCK_TOLERANCE_SECONDS, DOWNLOAD_TOKEN_TYPE, type DownloadClaims } from '../../src/core/artifacts/signed-url.ts';
 import { createMemoryKeyRing } from '../../src/adapters/memory/memory-key-ring.ts';
 import { MID, type DownloadEnv } from '../helpers/download-env.ts';
 import { expectPrivate, expectRefusedWithoutStorage, get, N, OBJ, P, useDownloadEnvs } from '../helpers/download-http.ts';
@@ -228,10 +228,10 @@ describe('T1–T5 tokens', () => {
     const c = { ...s.claims };
     expect401(s, await get(s, withToken(s.claims, await craftJws(header, { ...c, exp: undefined }, privateKey))));
     expect401(s, await get(s, withToken(s.claims, await craftJws(header, { ...c, exp: c.iat + 901 }, privateKey))));
-    expect401(s, await get(s, withToken(s.claims, await craftJws(header, { ...c, nbf: c.iat + 31 }, privateKey))));
-    s.h.clock.set((s.claims.exp + 30) * 1000); // exp = now - tol
+    expect401(s, await get(s, withToken(s.claims, await craftJws(header, { ...c, nbf: c.iat + CLOCK_TOLERANCE_SECONDS + 1 }, privateKey))));
+    s.h.clock.set((s.claims.exp + CLOCK_TOLERANCE_SECONDS) * 1000); // exp = now - tol
     expect401(s, await get(s, s.url));
-    s.h.clock.set((s.claims.exp + 29) * 1000); // exp = now - tol + 1
+    s.h.clock.set((s.claims.exp + CLOCK_TOLERANCE_SECONDS - 1) * 1000); // exp = now - tol + 1
     expect((await get(s, s.url)).status).toBe(200);
   });
 

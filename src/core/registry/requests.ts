@@ -131,32 +131,31 @@ export async function approveRequest(
   principal: Principal,
   t: RequestTarget & { archiveExisting: boolean },
 ): Promise<ActivityJson> {
-  const { model, level, row } = await authorizeVersion(deps, principal, t.name, t.version, VIEW);
-  enforce(t.name, level, { kind: 'decide_request', from: row.stage, to: t.stage });
-  const matching = (await openRequests(deps.db, model.id, t.version)).filter((r) => r.to_stage === t.stage);
-  if (matching.length === 0) throw noOpenRequest(t);
-  const now = deps.clock.now();
-  const a = newActivity(principal, now, {
-    modelId: model.id, version: t.version, type: 'APPROVED_REQUEST', from: row.stage, to: t.stage, comment: t.comment,
-  });
-  await applyTransition(deps, principal, model, level, t.version, t.stage, t.archiveExisting, {
-    extra: [closeRequests(deps.db, matching.map((r) => r.id), now), insertActivity(deps.db, a)],
-  });
-  return renderActivity(a);
+  const d = await decideRequest(deps, principal, t, 'APPROVED_REQUEST');
+  await applyTransition(deps, principal, d.model, d.level, t.version, t.stage, t.archiveExisting, { extra: d.statements });
+  return renderActivity(d.activity);
 }
 
 /** POST transition-requests/reject: the same stage rule as approving; closes every matching open request. */
 export async function rejectRequest(deps: RequestDeps, principal: Principal, t: RequestTarget): Promise<ActivityJson> {
+  const d = await decideRequest(deps, principal, t, 'REJECTED_REQUEST');
+  await deps.db.batch(d.statements);
+  return renderActivity(d.activity);
+}
+
+/**
+ * What approving and rejecting share: the stage rule for the requested transition, the open requests it
+ * answers (none → RESOURCE_DOES_NOT_EXIST), and the statements that close them and record the decision.
+ */
+async function decideRequest(deps: RequestDeps, principal: Principal, t: RequestTarget, type: 'APPROVED_REQUEST' | 'REJECTED_REQUEST') {
   const { model, level, row } = await authorizeVersion(deps, principal, t.name, t.version, VIEW);
   enforce(t.name, level, { kind: 'decide_request', from: row.stage, to: t.stage });
   const matching = (await openRequests(deps.db, model.id, t.version)).filter((r) => r.to_stage === t.stage);
   if (matching.length === 0) throw noOpenRequest(t);
   const now = deps.clock.now();
-  const a = newActivity(principal, now, {
-    modelId: model.id, version: t.version, type: 'REJECTED_REQUEST', from: row.stage, to: t.stage, comment: t.comment,
-  });
-  await deps.db.batch([closeRequests(deps.db, matching.map((r) => r.id), now), insertActivity(deps.db, a)]);
-  return renderActivity(a);
+  const activity = newActivity(principal, now, { modelId: model.id, version: t.version, type, from: row.stage, to: t.stage, comment: t.comment });
+  const statements = [closeRequests(deps.db, matching.map((r) => r.id), now), insertActivity(deps.db, activity)];
+  return { model, level, activity, statements };
 }
 
 /**

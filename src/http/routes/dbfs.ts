@@ -46,7 +46,7 @@ async function refuseManaged(c: Ctx, path: string, what: string): Promise<never>
 }
 
 /** A path's entries: null when it does not exist for this caller; a file gives itself. */
-async function resolve(c: Ctx, t: DbfsTarget, shown: string): Promise<{ file: FileInfo | null; children: FileInfo[] | null } | null> {
+async function resolve(c: Ctx, t: DbfsTarget): Promise<{ file: FileInfo | null; children: FileInfo[] | null } | null> {
   const { db, acl } = c.var.deps;
   const me = c.var.principal;
   if (t.area === 'upload' || t.area === 'upload_root') {
@@ -88,7 +88,6 @@ async function resolve(c: Ctx, t: DbfsTarget, shown: string): Promise<{ file: Fi
   const files = await artifactsUnder(db, t.storageId, rel);
   if (files.length === 0 && rel !== '') return null;
   const children = directChildren(files, rel).map((e) => toInfo(e.path, e.isDir, e.size ?? 0, e.isDir ? readable.version.created_at : files.find((f) => f.path === e.path)!.last_modified));
-  void shown;
   return { file: null, children };
 }
 
@@ -169,11 +168,11 @@ export const routes: Route[] = [
       const raw = (await params(c)).str('path', { max: 4096 });
       const t = target(raw);
       if (t.area === 'managed_root') await refuseManaged(c, raw, 'Inspecting the root');
-      const r = await resolve(c, t, raw);
+      const r = await resolve(c, t);
       if (!r) throw noSuchPath(raw);
       if (r.file) return c.json(r.file);
       const path = t.area === 'managed' ? `${MANAGED_PREFIX}/${t.storageId}${t.rest ? `/${t.rest}` : ''}` : t.area === 'upload' ? t.path : raw;
-      return c.json({ path, is_dir: true, file_size: 0, modification_time: 0 });
+      return c.json({ path, is_dir: true, file_size: 0, modification_time: Math.max(0, ...r.children!.map((f) => f.modification_time)) });
     },
   },
   {
@@ -183,7 +182,7 @@ export const routes: Route[] = [
       const raw = (await params(c)).str('path', { max: 4096 });
       const t = target(raw);
       if (t.area === 'managed_root') await refuseManaged(c, raw, 'Listing the root');
-      const r = await resolve(c, t, raw);
+      const r = await resolve(c, t);
       if (!r) throw noSuchPath(raw);
       const files = r.file ? [r.file] : r.children!;
       // The DBFS API leaves `files` out for an empty directory.
@@ -204,7 +203,7 @@ export const routes: Route[] = [
       if (t.area === 'managed_root') await refuseManaged(c, raw, 'Reading the root');
       const file = await readableKey(c, t);
       if (!file) {
-        const r = await resolve(c, t, raw);
+        const r = await resolve(c, t);
         if (r) throw invalid(`The path ${raw} is a directory.`);
         throw noSuchPath(raw);
       }

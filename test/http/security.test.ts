@@ -103,3 +103,22 @@ describe('path variants never reach a handler unchecked', () => {
     expect(trailing.status).toBe(404);
   });
 });
+
+describe('bad input never gets a 500', () => {
+  const junkBodies = ['{bad json', '[]', '"text"', 'null', JSON.stringify({ name: 5, version: [], stage: {}, path: 7, access_control_list: 'x', tags: 'x', Operations: 'x', token_id: 1, filter: 9 })];
+  const junkQueries = [{ name: 'x'.repeat(300), version: '1e3', max_results: '-1', page_token: '!!', filter: "name = 'unterminated", path: '../x', offset: 'x' }];
+
+  it('for every protected route, as an admin', async () => {
+    for (const r of protectedRoutes()) {
+      const path = concrete(r.path);
+      const attempts =
+        r.method === 'GET' || r.method === 'HEAD'
+          ? junkQueries.map((query) => h.call(r.method, path, { query }))
+          : junkBodies.map((rawBody) => h.call(r.method, path, { rawBody, headers: { 'Content-Type': 'application/json' } }));
+      for (const res of await Promise.all(attempts)) {
+        expect(res.status, `${r.method} ${r.path}: ${res.text}`).toBeLessThan(500);
+        if (r.method !== 'HEAD' && !r.path.startsWith('/dbfs/')) expect(res.json?.error_code ?? 'ok', `${r.method} ${r.path}`).toMatch(/^[A-Z_]+$|^ok$/);
+      }
+    }
+  });
+});

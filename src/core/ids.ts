@@ -14,10 +14,13 @@ export function randomHex(bytes: number): string {
 /** A 32-character lower-case hex id, the shape of `registered_model_databricks.id`. @example newModelId() */
 export const newModelId = (): string => randomHex(16);
 
-/** A 16-digit decimal id, the shape of Databricks SCIM ids; never starts with 0. */
+/**
+ * A 16-digit decimal id, the shape of Databricks SCIM ids. The first digit is 1–8 so every id stays below
+ * 2^53: token management sends ids as JSON numbers (`owner_id`, `created_by_id`), which must survive a double.
+ */
 export function newScimId(): string {
   const b = crypto.getRandomValues(new Uint8Array(16));
-  let s = String((b[0]! % 9) + 1);
+  let s = String((b[0]! % 8) + 1);
   for (let i = 1; i < 16; i++) s += String(b[i]! % 10);
   return s;
 }

@@ -48,6 +48,7 @@ describe('token lifecycle', () => {
     expect((await me(h, sp.token)).json.applicationId).toBe(sp.name);
     const all = await h.expectOk('GET', '/api/2.0/token-management/tokens');
     const info = all.token_infos.find((t: { owner_id: number }) => String(t.owner_id) === sp.id);
+    expect(Number.isSafeInteger(info.owner_id)).toBe(true);
     expect(info.created_by_username).toBe('admin');
     await h.expectOk('DELETE', `/api/2.0/token-management/tokens/${info.token_id}`);
     expect((await me(h, sp.token)).status).toBe(401);

@@ -2,8 +2,14 @@
  * @module audit
  * The audit trail: grant changes, denials, signed-URI issues and downloads, with principal, model id, version,
  * path, bytes and status. Never a token or a signed URI.
+ *
+ * Two ways in. A change's own record (a grant change) goes in the change's batch, so the two commit together.
+ * Everything else (denials, signed-URI issues, downloads, refused raw paths) goes through an `AuditSink`, which
+ * keeps the hot path free of writes: rows are buffered and written together (group commit), one transaction per
+ * flush instead of one per request. What a crash can lose is stated on `BatchingAuditSink`.
  */
-import type { Clock, SqlDb, SqlStatement } from './ports.ts';
+import type { Clock, Logger, SqlDb, SqlStatement } from './ports.ts';
+import type { Timers, TimerHandle } from './timers.ts';
 
 export type AuditAction = 'grant_change' | 'denied' | 'sign_uri' | 'download' | 'raw_path_refused';
 
@@ -18,15 +24,110 @@ export interface AuditEvent {
   detail?: string;
 }
 
-/** A statement recording `e`, to run alone or inside the batch of the change it records. */
-export function auditStatement(db: SqlDb, clock: Clock, e: AuditEvent): SqlStatement {
+const INSERT_AUDIT = 'INSERT INTO audit (at, principal_id, action, model_id, version, path, bytes, status, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)';
+
+function insertAt(db: SqlDb, at: number, e: AuditEvent): SqlStatement {
   return db
-    .prepare('INSERT INTO audit (at, principal_id, action, model_id, version, path, bytes, status, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-    .bind(clock.now(), e.principalId, e.action, e.modelId ?? null, e.version ?? null, e.path ?? null, e.bytes ?? null, e.status, (e.detail ?? '').slice(0, 1000));
+    .prepare(INSERT_AUDIT)
+    .bind(at, e.principalId, e.action, e.modelId ?? null, e.version ?? null, e.path ?? null, e.bytes ?? null, e.status, (e.detail ?? '').slice(0, 1000));
 }
 
-export async function recordAudit(db: SqlDb, clock: Clock, e: AuditEvent): Promise<void> {
-  await auditStatement(db, clock, e).run();
+/** A statement recording `e`, to run inside the batch of the change it records. */
+export function auditStatement(db: SqlDb, clock: Clock, e: AuditEvent): SqlStatement {
+  return insertAt(db, clock.now(), e);
+}
+
+/** Where records that are not part of a change go. `record` never throws and never waits. */
+export interface AuditSink {
+  record(e: AuditEvent): void;
+  /** Writes every buffered row; resolves once they are committed (or the failure is logged). */
+  flush(): Promise<void>;
+  /** Rows recorded but not yet committed. */
+  readonly pending: number;
+}
+
+export interface BatchingAuditOptions {
+  /** A buffered row is written at most this long after it was recorded. Default 100 ms. */
+  maxDelayMs?: number;
+  /** A flush starts as soon as this many rows wait. Default 256. */
+  maxRows?: number;
+  /** Rows kept while the database refuses writes; beyond this the oldest are dropped and counted. Default 100 000. */
+  maxBuffered?: number;
+}
+
+/**
+ * Group commit for the audit trail. A row is committed at most `maxDelayMs` after `record` (or sooner, when
+ * `maxRows` wait), in one batch with every other waiting row. Graceful shutdown flushes.
+ *
+ * What a crash can lose: `kill -9` loses the rows recorded in the last `maxDelayMs` (100 ms) that were not yet
+ * flushed, never a committed one; a power loss can also lose the transactions SQLite committed since its last
+ * WAL sync (synchronous = NORMAL). Rows of a change's own batch (grant changes) commit with the change.
+ */
+export class BatchingAuditSink implements AuditSink {
+  readonly #db: SqlDb;
+  readonly #clock: Clock;
+  readonly #timers: Timers;
+  readonly #logger: Logger;
+  readonly #maxDelayMs: number;
+  readonly #maxRows: number;
+  readonly #maxBuffered: number;
+  #rows: Array<{ at: number; e: AuditEvent }> = [];
+  #timer: TimerHandle | undefined;
+  #inFlight: Promise<void> = Promise.resolve();
+  #writing = 0;
+  dropped = 0;
+
+  constructor(db: SqlDb, clock: Clock, timers: Timers, logger: Logger, opts: BatchingAuditOptions = {}) {
+    this.#db = db;
+    this.#clock = clock;
+    this.#timers = timers;
+    this.#logger = logger;
+    this.#maxDelayMs = opts.maxDelayMs ?? 100;
+    this.#maxRows = opts.maxRows ?? 256;
+    this.#maxBuffered = opts.maxBuffered ?? 100_000;
+  }
+
+  get pending(): number {
+    return this.#rows.length + this.#writing;
+  }
+
+  record(e: AuditEvent): void {
+    this.#rows.push({ at: this.#clock.now(), e });
+    if (this.#rows.length >= this.#maxRows) void this.flush();
+    else if (this.#timer === undefined) this.#timer = this.#timers.setTimeout(() => void this.flush(), this.#maxDelayMs);
+  }
+
+  flush(): Promise<void> {
+    if (this.#timer !== undefined) {
+      this.#timers.clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    // Flushes run one after another, so rows commit in the order they were recorded.
+    this.#inFlight = this.#inFlight.then(() => this.#write());
+    return this.#inFlight;
+  }
+
+  async #write(): Promise<void> {
+    const rows = this.#rows;
+    if (rows.length === 0) return;
+    this.#rows = [];
+    this.#writing = rows.length;
+    try {
+      await this.#db.batch(rows.map((r) => insertAt(this.#db, r.at, r.e)));
+    } catch (err) {
+      // Keep the rows for the next flush (the database may be busy or full), within a bound.
+      this.#rows = [...rows, ...this.#rows];
+      const excess = this.#rows.length - this.#maxBuffered;
+      if (excess > 0) {
+        this.#rows.splice(0, excess);
+        this.dropped += excess;
+      }
+      this.#logger.error('audit_write_failed', { error: String(err), rows: rows.length, dropped: this.dropped });
+      if (this.#timer === undefined) this.#timer = this.#timers.setTimeout(() => void this.flush(), this.#maxDelayMs);
+    } finally {
+      this.#writing = 0;
+    }
+  }
 }
 
 export interface AuditRow {

@@ -58,3 +58,25 @@ export const invalid = (message: string) => new GatewayError('INVALID_PARAMETER_
 export const notFound = (message: string) => new GatewayError('RESOURCE_DOES_NOT_EXIST', message);
 export const denied = (message: string) => new GatewayError('PERMISSION_DENIED', message);
 export const alreadyExists = (message: string) => new GatewayError('RESOURCE_ALREADY_EXISTS', message);
+
+/** What the audit trail records of a refusal. */
+export interface RefusalRecord {
+  action: 'denied' | 'raw_path_refused';
+  modelId?: string | null;
+  path?: string | null;
+  detail: string;
+}
+
+/**
+ * A refusal by a permission check: answered like any GatewayError (a 403, or the missing-model 404 for a
+ * caller who may not see the model), and recorded in the audit trail by the app's error handler, once. Plain
+ * PERMISSION_DENIED errors are recorded there too; this class adds the model and the reason.
+ */
+export class Refusal extends GatewayError {
+  readonly record: RefusalRecord;
+  constructor(code: ErrorCode, message: string, record: RefusalRecord) {
+    super(code, message);
+    this.name = 'Refusal';
+    this.record = record;
+  }
+}

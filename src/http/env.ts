@@ -9,11 +9,16 @@ import type { Config } from '../core/config.ts';
 import type { Principal } from '../core/identity/principal.ts';
 import type { ObjectStore } from '../core/storage/object-store.ts';
 import type { AclCache } from '../core/access/acl-cache.ts';
-import type { KeyRing } from '../core/artifacts/key-ring.ts';
-import type { DownloadClaims } from '../core/artifacts/signed-url.ts';
+import type { SharedKeyRing } from '../core/artifacts/key-ring.ts';
 import type { Timers } from '../core/timers.ts';
 import type { DownloadLimits } from '../core/artifacts/download-limits.ts';
+import type { IdentityCache } from '../core/identity/identity-cache.ts';
+import type { AuditSink } from '../core/audit.ts';
+import type { Cache } from '../core/cache.ts';
+import type { VerifiedToken } from '../core/artifacts/verified-tokens.ts';
+import type { ArtifactKeyResolver } from '../core/artifacts/download-access.ts';
 
+/** Everything a handler uses; built once per process (or isolate) by `createDeps`. Every member is required. */
 export interface Deps {
   db: SqlDb;
   clock: Clock;
@@ -21,18 +26,24 @@ export interface Deps {
   logger: Logger;
   /** The workspace id shown by /.well-known/databricks-config (decimal digits). */
   workspaceId: string;
-  /** Artifact storage; absent, versions record their source only and artifact routes answer 501. */
-  objectStore?: ObjectStore;
-  /** Cached permission decisions; absent, every check reads the grants. */
-  acl?: AclCache;
-  /** Download-token keys; absent, the download route answers 501. */
-  keyRing?: KeyRing;
+  /** Artifact storage. */
+  objectStore: ObjectStore;
+  /** Cached permission decisions. */
+  acl: AclCache;
+  /** Cached tokens and principals. */
+  identities: IdentityCache;
+  /** Download-token signing keys, shared through the store. */
+  keyRing: SharedKeyRing;
+  /** Download tokens already verified. */
+  verifiedTokens: Cache<VerifiedToken>;
   /** Storage key of the object a verified download token names, or null when it no longer exists. */
-  artifactKey?: (claims: DownloadClaims) => Promise<string | null>;
-  /** Deadline timers of the download route (tests inject a manual scheduler); default: the runtime's. */
-  timers?: Timers;
-  /** Download-route budgets; defaults in src/http/routes/download.ts. */
-  download?: DownloadLimits;
+  artifactKey: ArtifactKeyResolver;
+  /** Denials, signed-URI issues, downloads and refused raw paths, written by group commit. */
+  audit: AuditSink;
+  /** Deadline timers (tests inject a manual scheduler). */
+  timers: Timers;
+  /** Download-route budgets. */
+  download: Required<DownloadLimits>;
 }
 
 export interface AppEnv {
@@ -49,10 +60,17 @@ export type Ctx = Context<AppEnv>;
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE' | 'HEAD';
 
-/** One row of the route table. `public` routes skip bearer authentication (they carry their own checks). */
+/**
+ * Who may reach a route, checked in one place (app.ts) before the handler runs:
+ * `public` skips bearer authentication (the route carries its own credential check, e.g. a download token);
+ * `token` (the default) needs a valid bearer token; `admin` needs a workspace admin's.
+ */
+export type AuthMode = 'public' | 'token' | 'admin';
+
+/** One row of the route table. */
 export interface Route {
   method: Method;
   path: string;
   handler: (c: Ctx) => Promise<Response> | Response;
-  public?: boolean;
+  auth?: AuthMode;
 }

@@ -17,10 +17,13 @@ import { jsonLogger } from './logger.ts';
 import { FsObjectStore } from '../adapters/fs/fs-object-store.ts';
 import { MemoryObjectStore } from '../adapters/memory/memory-object-store.ts';
 import { createLruCache } from '../adapters/lru/lru-cache.ts';
-import { AclCache, type AclEntry } from '../core/access/acl-cache.ts';
 import { createMemoryKeyRing } from '../adapters/memory/memory-key-ring.ts';
 import { openFsKeyRing } from '../adapters/fs/fs-key-ring.ts';
-import { createArtifactKeyResolver } from '../core/artifacts/download-access.ts';
+import { createDeps } from '../http/deps.ts';
+import { systemTimers, type Timers } from '../core/timers.ts';
+import type { RotatingKeyRing, SharedKeyRing } from '../core/artifacts/key-ring.ts';
+import type { DownloadLimits } from '../core/artifacts/download-limits.ts';
+import type { BatchingAuditOptions } from '../core/audit.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 
@@ -36,6 +39,16 @@ export interface NodeDepsOptions {
   env?: Record<string, string | undefined>;
   clock?: Clock;
   logger?: Logger;
+  timers?: Timers;
+  /** Overrides of the download budgets (tests). */
+  download?: DownloadLimits;
+  /** Overrides of the audit group commit (tests). */
+  audit?: BatchingAuditOptions;
+}
+
+/** A ring private to this process: nothing to reload. */
+function unshared(ring: RotatingKeyRing): SharedKeyRing {
+  return Object.assign(ring, { refresh: async () => {} });
 }
 
 export async function createNodeDeps(opts: NodeDepsOptions): Promise<{ deps: Deps; boot: BootstrapResult; db: SqliteDb }> {
@@ -52,19 +65,19 @@ export async function createNodeDeps(opts: NodeDepsOptions): Promise<{ deps: Dep
   const boot = await bootstrap(db, clock, env.REGATE_ADMIN_TOKEN !== undefined ? { adminToken: env.REGATE_ADMIN_TOKEN } : {});
   // The embedded default: artifacts in <dataDir>/artifacts; in memory when the database is.
   const objectStore = opts.dataDir === ':memory:' ? new MemoryObjectStore({ clock }) : new FsObjectStore(join(opts.dataDir, 'artifacts'));
-  const acl = new AclCache(createLruCache<AclEntry>({ max: 100_000, clock }));
-  const keyRing = opts.dataDir === ':memory:' ? await createMemoryKeyRing({ clock }) : await openFsKeyRing(opts.dataDir, { clock });
-  const deps: Deps = {
+  const keyRing = unshared(opts.dataDir === ':memory:' ? await createMemoryKeyRing({ clock }) : await openFsKeyRing(opts.dataDir, { clock }));
+  const deps = createDeps({
     db,
     clock,
     config,
     logger: opts.logger ?? jsonLogger(),
     workspaceId: boot.workspaceId,
     objectStore,
-    acl,
     keyRing,
-    artifactKey: createArtifactKeyResolver(db, acl),
-    download: { maxTtlSeconds: config.signedUriTtlSeconds },
-  };
+    timers: opts.timers ?? systemTimers,
+    cache: <V extends object>(max: number) => createLruCache<V>({ max, clock }),
+    ...(opts.download ? { download: opts.download } : {}),
+    ...(opts.audit ? { audit: opts.audit } : {}),
+  });
   return { deps, boot, db };
 }

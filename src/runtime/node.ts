@@ -31,7 +31,12 @@ async function main(): Promise<void> {
   const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
     process.stdout.write(`regate listening on http://${host}:${info.port}\n`);
   });
-  const stop = () => server.close(() => process.exit(0));
+  // Graceful stop: write the audit rows still waiting in the group commit, then close.
+  const stop = () => {
+    void deps.audit.flush().finally(() => server.close(() => process.exit(0)));
+    // Keep-alive connections may hold `close` open; the audit is written, so do not wait on them for long.
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }

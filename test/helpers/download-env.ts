@@ -45,7 +45,7 @@ export async function downloadEnv(opts: { store?: StoreKind; timers?: Timers; ch
     keyRing,
     artifactKey,
     timers,
-    download: { ttfbMs: opts.limits?.ttfbMs ?? 8000, idleMs: opts.limits?.idleMs ?? 5000 },
+    download: { ttfbMs: opts.limits?.ttfbMs ?? 8000, idleMs: opts.limits?.idleMs ?? 5000, maxTtlSeconds: 900 },
   });
 
   async function addObject(p: string, body: Uint8Array | ReadableStream<Uint8Array>, where: { mid?: string; ver?: string } = {}) {

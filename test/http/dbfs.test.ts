@@ -94,6 +94,7 @@ describe('raw access to managed storage is refused and touches nothing', () => {
 
   it('records refusals in the audit trail without tokens', async () => {
     await h.call('GET', `/dbfs${managed}`, { token: ana.token });
+    await h.deps.audit.flush();
     const rows = await h.db.prepare("SELECT * FROM audit WHERE action = 'raw_path_refused'").all<Record<string, unknown>>();
     expect(rows).toHaveLength(1);
     expect(rows[0]!.principal_id).toBe(ana.id);

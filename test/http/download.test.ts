@@ -349,11 +349,4 @@ describe('T27 leakage', () => {
     });
   });
 
-  it('answers 501 when downloads are not configured', async () => {
-    const s = await setup();
-    const { createApp } = await import('../../src/http/app.ts');
-    const bare = createApp({ ...s.h.deps, keyRing: undefined, artifactKey: undefined });
-    const r = await bare.request(s.url);
-    expect(r.status).toBe(501);
-  });
 });

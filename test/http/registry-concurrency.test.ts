@@ -60,7 +60,7 @@ describe('overlapping requests', () => {
       },
     };
     const before = await h.db.prepare('SELECT COUNT(*) AS n FROM activities').first<{ n: number }>();
-    const err = await applyTransition({ db: racing, clock: h.clock }, admin, model, 'CAN_MANAGE', 1, 'Staging', true, {
+    const err = await applyTransition({ ...h.deps, db: racing }, admin, model, 'CAN_MANAGE', 1, 'Staging', true, {
       activityType: 'APPLIED_TRANSITION',
     }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GatewayError);

@@ -22,12 +22,12 @@ beforeAll(async () => {
 });
 
 const concrete = (path: string) => path.replace(/:(\w+)/g, '0123456789abcdef0123456789abcdef');
-const protectedRoutes = () => ROUTES.filter((r) => !r.public);
+const protectedRoutes = () => ROUTES.filter((r) => r.auth !== 'public');
 
 describe('authentication on every protected route', () => {
   it('the route table is not empty and public routes are few and known', () => {
     expect(protectedRoutes().length).toBeGreaterThan(10);
-    for (const r of ROUTES.filter((x) => x.public)) {
+    for (const r of ROUTES.filter((x) => x.auth === 'public')) {
       expect(['/.well-known/databricks-config'].some((p) => r.path === p) || r.path.includes('/regate/artifacts/')).toBe(true);
     }
   });

@@ -2,31 +2,19 @@
  * The Node entry as a newcomer meets it: `node src/runtime/node.ts` on a fresh data directory prints the
  * first admin's token once and the listening line, serves on loopback, and keeps its data across restarts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startNode } from '../helpers/node-process.ts';
 
 const running: ChildProcess[] = [];
 afterEach(() => {
   for (const p of running.splice(0)) p.kill('SIGTERM');
 });
 
-async function start(env: Record<string, string>): Promise<{ url: string; out: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, ['src/runtime/node.ts'], { env: { ...process.env, PORT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.push(proc);
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /regate listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    proc.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
-  return { url, out, proc };
-}
+const start = (env: Record<string, string>) => startNode(env, running);
 
 async function stop(proc: ChildProcess): Promise<void> {
   await new Promise<void>((resolve) => {

@@ -1,6 +1,6 @@
 /**
  * @module memory-key-ring
- * A RotatingKeyRing that lives in memory: for tests, and for runtimes that get their keys from bindings.
+ * A key ring that lives in memory: for tests, and for runtimes that get their keys from bindings.
  */
 import type { Clock } from '../../core/ports.ts';
 import { systemClock } from '../../core/clock.ts';
@@ -8,13 +8,13 @@ import {
   generateStoredKey,
   importStoredKey,
   KeySet,
-  type RotatingKeyRing,
+  type SharedKeyRing,
   type SigningKey,
   type StoredKey,
 } from '../../core/artifacts/key-ring.ts';
 
 /** @example const ring = await createMemoryKeyRing({ keys: [fixtureKey] }) */
-export async function createMemoryKeyRing(opts: { clock?: Clock; keys?: StoredKey[] } = {}): Promise<RotatingKeyRing> {
+export async function createMemoryKeyRing(opts: { clock?: Clock; keys?: StoredKey[] } = {}): Promise<SharedKeyRing> {
   const clock = opts.clock ?? systemClock;
   const stored = opts.keys?.length ? opts.keys : [await generateStoredKey(clock.now())];
   const set = new KeySet(await Promise.all(stored.map(importStoredKey)));
@@ -30,5 +30,7 @@ export async function createMemoryKeyRing(opts: { clock?: Clock; keys?: StoredKe
     async remove(kid) {
       set.remove(kid);
     },
+    // Private to this process: nothing to reload.
+    async refresh() {},
   };
 }

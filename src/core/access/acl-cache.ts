@@ -2,19 +2,17 @@
  * @module acl-cache
  * Cached permission decisions, keyed by principal id and model id (never a name or a token). Allows live
  * longer than denials, so a new grant shows quickly. Each entry records the model's `acl_epoch` and the
- * global epoch it was computed under:
- * - every check compares the model's epoch (the model row is read fresh on every request anyway), so a
- *   grant change anywhere is seen at once;
- * - `fresh` checks (minting a signed URI, downloading) also read the global epoch, so a group change made
- *   on another instance is seen at once too; other checks may trail a group change by at most the TTL.
- * This instance drops entries at once when it writes a change (`invalidateModel`, `invalidateAll`).
+ * global epoch it was computed under, and is used only while both still hold:
+ * - the model's epoch comes from the model row, which every check reads with the data it needs anyway;
+ * - the global epoch is the one the request read at its start (`principal.epochs`, one statement per request).
+ * So a grant, group or principal change made on any instance is seen by the next request everywhere; the TTLs
+ * bound memory, not staleness. This instance also drops entries at once when it writes a change.
  */
 import type { Cache } from '../cache.ts';
 import type { SqlDb } from '../ports.ts';
 import type { Principal } from '../identity/principal.ts';
 import { rank, type Level } from './levels.ts';
 import { effectiveLevel } from './resolve.ts';
-import { globalEpoch } from './epoch.ts';
 
 export interface AclEntry {
   level: Level;
@@ -50,20 +48,18 @@ export class AclCache {
   }
 
   /**
-   * The caller's effective level on a model. `model.acl_epoch` must come from a fresh read of the model row.
-   * @example await acl.level(db, principal, model, { fresh: true })
+   * The caller's effective level on a model. `model.acl_epoch` must come from a read made by this request.
+   * @example await acl.level(db, principal, model)
    */
-  async level(db: SqlDb, principal: Principal, model: { id: string; acl_epoch: number }, opts: { fresh?: boolean } = {}): Promise<Level> {
+  async level(db: SqlDb, principal: Principal, model: { id: string; acl_epoch: number }): Promise<Level> {
+    if (principal.isAdmin) return 'CAN_MANAGE';
     const key = AclCache.key(principal.id, model.id);
     const hit = this.cache.get(key);
-    if (hit && hit.modelEpoch === model.acl_epoch) {
-      if (!opts.fresh || hit.globalEpoch === (await globalEpoch(db))) return hit.level;
-    }
-    // Read the epoch before the grants: a change racing this computation leaves an entry that is already stale.
-    const ge = await globalEpoch(db);
+    if (hit && hit.modelEpoch === model.acl_epoch && hit.globalEpoch === principal.epochs.global) return hit.level;
+    // The epochs were read before the grants: a change racing this computation leaves an entry already stale.
     const level = await effectiveLevel(db, principal, model.id);
     const ttl = rank(level) >= rank('CAN_READ') ? this.allowTtlMs : this.denyTtlMs;
-    this.cache.set(key, { level, modelEpoch: model.acl_epoch, globalEpoch: ge }, ttl);
+    this.cache.set(key, { level, modelEpoch: model.acl_epoch, globalEpoch: principal.epochs.global }, ttl);
     return level;
   }
 

@@ -1,16 +1,16 @@
 /**
  * @module authorize
- * The one gate every model and version operation passes: find the model by name, resolve the caller's
- * level, decide. A caller who may not see the model gets exactly the answer a missing model gets.
+ * The one permission gate. Every operation that needs an ability on a model finds the model, gets the
+ * caller's level from the ACL cache (checked against the epochs this request read), and decides with
+ * `decide()`. A caller who may not see the model gets exactly the answer a missing model gets. Every refusal
+ * is a `Refusal`, which the app's error handler records in the audit trail, so no refusal goes unrecorded.
  */
-import type { Clock, SqlDb } from '../ports.ts';
+import type { SqlDb } from '../ports.ts';
 import type { AclCache } from './acl-cache.ts';
-import { recordAudit } from '../audit.ts';
 import type { Principal } from '../identity/principal.ts';
-import { GatewayError, denied, notFound } from '../errors.ts';
+import { notFound, Refusal } from '../errors.ts';
 import { modelByName, modelById, type ModelRow } from '../registry/rows.ts';
 import { decide, requiredLevel, type Ability } from './policy.ts';
-import { effectiveLevel } from './resolve.ts';
 import type { Level } from './levels.ts';
 
 export const modelNotFound = (name: string) => notFound(`Registered Model with name=${name} not found`);
@@ -20,55 +20,56 @@ export interface Authorized {
   level: Level;
 }
 
-/** Throws unless `principal` may do `ability` on the model; check before any write. */
-export function enforce(name: string, level: Level, ability: Ability): void {
-  const d = decide(level, ability);
-  if (d === 'hidden') throw modelNotFound(name);
-  if (d === 'denied') {
-    throw denied(`User does not have permission to ${describe(ability)} on registered model '${name}'. ` +
-      `Required level: ${requiredLevel(ability)}; caller's level: ${level}.`);
-  }
-}
-
-/** What a permission check reads: the store, the clock (for the audit trail) and, optionally, the ACL cache. */
+/** What a permission check reads: the store and the ACL cache. */
 export interface Access {
   db: SqlDb;
-  clock: Clock;
-  acl?: AclCache;
+  acl: AclCache;
 }
 
 /**
- * Finds the model, decides, and records a refusal in the audit trail. The level comes from the ACL cache
- * when one is configured (compared against the model's current epoch, which is read with the row).
+ * Throws a `Refusal` unless `level` allows `ability` on `model`; call before any write. A caller who may not
+ * see the model gets the missing-model answer (`missing`, by default the by-name one).
+ */
+export function enforce(model: { id: string; name: string }, level: Level, ability: Ability, missing?: () => Error): void {
+  const d = decide(level, ability);
+  if (d === 'allow') return;
+  const record = { action: 'denied' as const, modelId: model.id, detail: `${ability.kind} needs ${requiredLevel(ability)}; has ${level}` };
+  if (d === 'hidden') {
+    const m = (missing ?? (() => modelNotFound(model.name)))() as Error & { code?: string };
+    throw new Refusal('RESOURCE_DOES_NOT_EXIST', m.message, record);
+  }
+  throw new Refusal(
+    'PERMISSION_DENIED',
+    `User does not have permission to ${describe(ability)} on registered model '${model.name}'. ` +
+      `Required level: ${requiredLevel(ability)}; caller's level: ${level}.`,
+    record,
+  );
+}
+
+/** The caller's level on a model row this request read. */
+export function levelOn(access: Access, principal: Principal, model: ModelRow): Promise<Level> {
+  return access.acl.level(access.db, principal, model);
+}
+
+/**
+ * Finds the model by name and decides.
  * @example const { model } = await authorizeModel(deps, principal, 'm', { kind: 'edit_tags' })
  */
 export async function authorizeModel(access: Access, principal: Principal, name: string, ability: Ability): Promise<Authorized> {
-  const { db } = access;
-  const model = await modelByName(db, name);
+  const model = await modelByName(access.db, name);
   if (!model) throw modelNotFound(name);
-  const level = access.acl ? await access.acl.level(db, principal, model) : await effectiveLevel(db, principal, model.id);
-  try {
-    enforce(name, level, ability);
-  } catch (e) {
-    await recordAudit(db, access.clock, {
-      principalId: principal.id,
-      action: 'denied',
-      modelId: model.id,
-      status: e instanceof GatewayError ? e.status : 403,
-      detail: `${ability.kind} needs ${requiredLevel(ability)}; has ${level}`,
-    });
-    throw e;
-  }
+  const level = await levelOn(access, principal, model);
+  enforce(model, level, ability);
   return { model, level };
 }
 
 /** As authorizeModel, by the model's immutable id (the Permissions API addresses models by id). */
-export async function authorizeModelId(db: SqlDb, principal: Principal, id: string, ability: Ability): Promise<Authorized> {
-  const model = await modelById(db, id);
-  if (!model) throw notFound(`Registered model with id ${id} does not exist.`);
-  const level = await effectiveLevel(db, principal, model.id);
-  if (decide(level, ability) === 'hidden') throw notFound(`Registered model with id ${id} does not exist.`);
-  enforce(model.name, level, ability);
+export async function authorizeModelId(access: Access, principal: Principal, id: string, ability: Ability): Promise<Authorized> {
+  const missing = () => notFound(`Registered model with id ${id} does not exist.`);
+  const model = await modelById(access.db, id);
+  if (!model) throw missing();
+  const level = await levelOn(access, principal, model);
+  enforce(model, level, ability, missing);
   return { model, level };
 }
 

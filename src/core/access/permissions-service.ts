@@ -10,7 +10,7 @@ import { ADMINS_GROUP, type Principal, type PrincipalKind } from '../identity/pr
 import { findPrincipal } from '../identity/store.ts';
 import { GRANT_LEVELS, LEVEL_DESCRIPTIONS, isGrantLevel, rank, type GrantLevel } from './levels.ts';
 import { ROOT, rootLevel } from './resolve.ts';
-import { authorizeModelId } from './authorize.ts';
+import { authorizeModelId, type Access } from './authorize.ts';
 import { parseAcl, type GrantInput } from './acl-input.ts';
 
 export const OBJECT_TYPE = 'registered-model';
@@ -62,19 +62,19 @@ export function parseObjectId(raw: string): string {
  * answer. On root: workspace admins and holders of registry-wide CAN_MANAGE; others get 403, since the
  * registry-wide object always exists.
  */
-export async function authorizePermissions(db: SqlDb, principal: Principal, objectId: string): Promise<void> {
+export async function authorizePermissions(access: Access, principal: Principal, objectId: string): Promise<void> {
   if (objectId === ROOT) {
-    if ((await rootLevel(db, principal)) !== 'CAN_MANAGE') {
+    if ((await rootLevel(access.db, principal)) !== 'CAN_MANAGE') {
       throw denied('Only workspace admins and principals with CAN_MANAGE on all registered models may view or change registry-wide permissions.');
     }
     return;
   }
-  await authorizeModelId(db, principal, objectId, { kind: 'modify_permissions' });
+  await authorizeModelId(access, principal, objectId, { kind: 'modify_permissions' });
 }
 
 /** The settable levels. On a model the caller needs CAN_READ; on root any authenticated principal may ask. */
-export async function permissionLevels(db: SqlDb, principal: Principal, objectId: string) {
-  if (objectId !== ROOT) await authorizeModelId(db, principal, objectId, { kind: 'view' });
+export async function permissionLevels(access: Access, principal: Principal, objectId: string) {
+  if (objectId !== ROOT) await authorizeModelId(access, principal, objectId, { kind: 'view' });
   return {
     permission_levels: GRANT_LEVELS.map((level) => ({ permission_level: level, description: LEVEL_DESCRIPTIONS[level] })),
   };

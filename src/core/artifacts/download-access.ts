@@ -2,28 +2,46 @@
  * @module download-access
  * What the download route asks once a token has verified: which object do its claims name, and may its
  * principal still read the model? The claims alone decide (model id, version, path), never the URL text.
- * The principal's level is re-checked fresh on every download start, so a revocation stops new downloads at
- * once on this instance and within the ACL cache's epoch checks elsewhere; a token whose principal lost
- * CAN_READ, or whose object changed (ETag), names nothing.
+ * One statement reads the model (with its ACL epoch), the version and the file together; the principal and
+ * its level come from the identity and ACL caches, checked against the epochs the request read. So a
+ * revocation stops new downloads at the next request on every instance, and a token whose principal lost
+ * CAN_READ, or whose object changed (ETag), names nothing. Refusals of access are recorded in the audit trail.
  */
 import type { SqlDb } from '../ports.ts';
 import type { AclCache } from '../access/acl-cache.ts';
+import type { Epochs } from '../access/epoch.ts';
+import type { IdentityCache } from '../identity/identity-cache.ts';
+import type { AuditSink } from '../audit.ts';
 import { decide } from '../access/policy.ts';
-import { loadPrincipal } from '../identity/store.ts';
-import { modelById, versionRow } from '../registry/rows.ts';
-import { artifactAt } from './managed.ts';
-import { levelFor } from './storage-access.ts';
+import type { ModelRow } from '../registry/rows.ts';
+import { recordReadRefusal } from './storage-access.ts';
 import type { DownloadClaims } from './signed-url.ts';
 
-export function createArtifactKeyResolver(db: SqlDb, acl: AclCache | undefined): (claims: DownloadClaims) => Promise<string | null> {
-  return async (claims) => {
-    const model = await modelById(db, claims.mid);
-    const principal = await loadPrincipal(db, claims.sub);
-    if (!model || !principal || !/^[1-9][0-9]{0,14}$/.test(claims.ver)) return null;
-    if (decide(await levelFor(db, acl, principal, model), { kind: 'view' }) !== 'allow') return null;
-    const version = await versionRow(db, model.id, Number(claims.ver));
-    if (!version) return null;
-    const file = await artifactAt(db, version.storage_id, claims.p);
-    return file && file.etag === claims.et && file.size === claims.sz ? file.object_key : null;
+export type ArtifactKeyResolver = (claims: DownloadClaims, epochs: Epochs) => Promise<string | null>;
+
+const DOWNLOAD_SQL = `SELECT m.id, m.name, m.description, m.user_id, m.created_at, m.updated_at, m.next_version, m.acl_epoch,
+    a.object_key AS a_key, a.size AS a_size, a.etag AS a_etag
+  FROM registered_models m
+  JOIN model_versions v ON v.model_id = m.id AND v.version = ?2
+  JOIN artifacts a ON a.storage_id = v.storage_id AND a.path = ?3
+  WHERE m.id = ?1`;
+
+type DownloadRow = ModelRow & { a_key: string; a_size: number; a_etag: string };
+
+export function createArtifactKeyResolver(deps: { db: SqlDb; acl: AclCache; identities: IdentityCache; audit: AuditSink }): ArtifactKeyResolver {
+  const { db, acl, identities, audit } = deps;
+  return async (claims, epochs) => {
+    if (!/^[1-9][0-9]{0,14}$/.test(claims.ver)) return null;
+    const row = await db.prepare(DOWNLOAD_SQL).bind(claims.mid, Number(claims.ver), claims.p).first<DownloadRow>();
+    if (!row) return null;
+    const principal = await identities.principal(db, claims.sub, epochs);
+    if (!principal) return null;
+    const { a_key, a_size, a_etag, ...model } = row;
+    const level = await acl.level(db, principal, model);
+    if (decide(level, { kind: 'view' }) !== 'allow') {
+      recordReadRefusal(audit, principal, model.id, level, claims.p);
+      return null;
+    }
+    return a_etag === claims.et && a_size === claims.sz ? a_key : null;
   };
 }

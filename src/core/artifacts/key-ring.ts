@@ -117,3 +117,12 @@ export class KeySet {
     return this.#keys.length !== before;
   }
 }
+
+/**
+ * The ring as the app uses it: rotatable, and shared by every instance through the store. `refresh` is
+ * called with the signing-key epoch every request reads; it reloads only when that epoch moved, so it costs
+ * nothing otherwise. A ring private to one process (tests) refreshes as a no-op.
+ */
+export interface SharedKeyRing extends RotatingKeyRing {
+  refresh(epoch: number): Promise<void>;
+}

@@ -12,6 +12,7 @@ import type { SqlDb } from '../ports.ts';
 import type { Principal } from '../identity/principal.ts';
 import type { AclCache } from '../access/acl-cache.ts';
 import { invalid } from '../errors.ts';
+import type { AuditSink } from '../audit.ts';
 import { decide } from '../access/policy.ts';
 import { modelByName, versionRow } from '../registry/rows.ts';
 import { parseDbfsPath } from './dbfs-path.ts';
@@ -23,7 +24,8 @@ export type SourcePlan = { kind: 'record' } | { kind: 'copy'; modelDir: string; 
 
 export interface SourceDeps {
   db: SqlDb;
-  acl?: AclCache;
+  acl: AclCache;
+  audit: AuditSink;
   externalSourcePrefixes: readonly string[];
 }
 
@@ -63,7 +65,7 @@ export async function planSource(deps: SourceDeps, principal: Principal, source:
     return { kind: 'copy', modelDir: defaultDir, files: under.map((u) => ({ key: u.object_key, rel: u.path.slice(t.path.length + 1) })) };
   }
   if (t.area === 'managed') {
-    const readable = await readableVersionByStorage(deps.db, deps.acl, principal, t.storageId);
+    const readable = await readableVersionByStorage(deps, principal, t.storageId);
     if (!readable) throw missing(source);
     const prefix = `models/${readable.version.model_dir}`;
     if (t.rest !== prefix && !t.rest.startsWith(`${prefix}/`)) throw missing(source);

@@ -1,8 +1,9 @@
 /**
  * @module principal
- * Who is calling: a user or service principal, with the groups it belongs to (transitively) resolved once
- * per request.
+ * Who is calling: a user or service principal, with the groups it belongs to (transitively), and the
+ * workspace epochs the request read, against which every cached decision for it is checked.
  */
+import type { Epochs } from '../access/epoch.ts';
 
 export type PrincipalKind = 'user' | 'service_principal' | 'group';
 
@@ -24,6 +25,8 @@ export interface Principal {
   /** Every group the principal is in, directly or through nested groups. */
   groupIds: string[];
   isAdmin: boolean;
+  /** The workspace epochs read at the start of this request (see access/epoch.ts). */
+  epochs: Epochs;
 }
 
 /** Built-in groups, as in a Databricks workspace. Every user and service principal is put in `users`. */

@@ -5,6 +5,7 @@
  */
 import type { Clock, SqlDb } from '../ports.ts';
 import { newScimId } from '../ids.ts';
+import { readEpochs, type Epochs } from '../access/epoch.ts';
 import { ADMINS_GROUP, USERS_GROUP, type Principal, type PrincipalKind, type PrincipalRow } from './principal.ts';
 
 const COLUMNS = 'id, kind, name, display_name, active, created_at';
@@ -55,8 +56,11 @@ export async function directGroups(db: SqlDb, memberId: string): Promise<Princip
     .all<PrincipalRow>();
 }
 
-/** Loads the caller with its groups; null when the principal is gone or deactivated. */
-export async function loadPrincipal(db: SqlDb, id: string): Promise<Principal | null> {
+/**
+ * Loads the caller with its groups; null when the principal is gone or deactivated. `epochs` are the ones the
+ * request read (default: read them now, for callers outside a request).
+ */
+export async function loadPrincipal(db: SqlDb, id: string, epochs?: Epochs): Promise<Principal | null> {
   const row = await getPrincipal(db, id);
   if (!row || row.kind === 'group' || !row.active) return null;
   const groupIds = await transitiveGroupIds(db, id);
@@ -68,6 +72,7 @@ export async function loadPrincipal(db: SqlDb, id: string): Promise<Principal | 
     displayName: row.display_name,
     groupIds,
     isAdmin: admins !== null && groupIds.includes(admins.id),
+    epochs: epochs ?? (await readEpochs(db)),
   };
 }
 

@@ -5,7 +5,8 @@
  * compared in constant time.
  */
 import type { Clock, SqlDb } from '../ports.ts';
-import { constantTimeEqual, randomHex, sha256Hex } from '../ids.ts';
+import { randomHex, sha256Hex } from '../ids.ts';
+import { bumpAuthEpoch } from '../access/epoch.ts';
 
 export interface TokenRow {
   id: string;
@@ -55,19 +56,6 @@ export async function createToken(db: SqlDb, clock: Clock, input: CreateTokenInp
   return { token, row };
 }
 
-/** The principal id a live token belongs to, or null (unknown, expired, or malformed). */
-export async function principalForToken(db: SqlDb, clock: Clock, token: string): Promise<string | null> {
-  if (!isWellFormedToken(token)) return null;
-  const hash = await sha256Hex(token);
-  const row = await db
-    .prepare('SELECT principal_id, hash, expires_at FROM tokens WHERE hash = ?')
-    .bind(hash)
-    .first<{ principal_id: string; hash: string; expires_at: number | null }>();
-  if (!row || !constantTimeEqual(row.hash, hash)) return null;
-  if (row.expires_at !== null && row.expires_at <= clock.now()) return null;
-  return row.principal_id;
-}
-
 export async function listTokens(db: SqlDb, principalId?: string): Promise<TokenRow[]> {
   const sql = 'SELECT id, principal_id, comment, created_at, expires_at, created_by FROM tokens';
   return principalId === undefined
@@ -82,11 +70,15 @@ export async function getToken(db: SqlDb, id: string): Promise<TokenRow | null> 
     .first<TokenRow>();
 }
 
-/** Deletes a token; with `principalId`, only if it is that principal's. Returns whether one was deleted. */
+/**
+ * Deletes a token; with `principalId`, only if it is that principal's. Returns whether one was deleted.
+ * The auth epoch moves in the same batch, so every instance's token cache drops it at its next request.
+ */
 export async function deleteToken(db: SqlDb, id: string, principalId?: string): Promise<boolean> {
-  const r =
+  const del =
     principalId === undefined
-      ? await db.prepare('DELETE FROM tokens WHERE id = ?').bind(id).run()
-      : await db.prepare('DELETE FROM tokens WHERE id = ? AND principal_id = ?').bind(id, principalId).run();
-  return r.changes > 0;
+      ? db.prepare('DELETE FROM tokens WHERE id = ? RETURNING id').bind(id)
+      : db.prepare('DELETE FROM tokens WHERE id = ? AND principal_id = ? RETURNING id').bind(id, principalId);
+  const [deleted] = await db.batch([del, bumpAuthEpoch(db)]);
+  return (deleted?.length ?? 0) > 0;
 }

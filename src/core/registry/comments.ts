@@ -8,9 +8,10 @@ import type { AclCache } from '../access/acl-cache.ts';
 import type { Principal } from '../identity/principal.ts';
 import { denied, notFound } from '../errors.ts';
 import { randomHex } from '../ids.ts';
-import { decide } from '../access/policy.ts';
-import { effectiveLevel } from '../access/resolve.ts';
+import { enforce, levelOn } from '../access/authorize.ts';
+import { modelById } from './rows.ts';
 import { authorizeVersion } from './versions.ts';
+import type { RegistryDeps } from './models.ts';
 
 export type CommentAction = 'EDIT_COMMENT' | 'DELETE_COMMENT';
 
@@ -34,11 +35,7 @@ export interface CommentJson {
   available_actions: CommentAction[];
 }
 
-interface CommentDeps {
-  db: SqlDb;
-  clock: Clock;
-  acl?: AclCache;
-}
+type CommentDeps = RegistryDeps;
 
 /** @example renderComment(viewer, row).available_actions // ['EDIT_COMMENT', 'DELETE_COMMENT'] for its author */
 export function renderComment(viewer: Principal, row: CommentRow): CommentJson {
@@ -81,21 +78,24 @@ export async function createComment(
 }
 
 /** The comment, if the caller may see its model and is its author; otherwise the matching error. */
-async function ownComment(db: SqlDb, principal: Principal, id: string, verb: string): Promise<CommentRow> {
+async function ownComment(deps: CommentDeps, principal: Principal, id: string, verb: string): Promise<CommentRow> {
+  const { db } = deps;
   const row = await db
     .prepare('SELECT id, model_id, version, user_id, principal_id, comment, created_at, updated_at FROM comments WHERE id = ?')
     .bind(id)
     .first<CommentRow>();
   const missing = notFound(`Comment with id '${id}' not found.`);
   if (!row) throw missing;
-  if (decide(await effectiveLevel(db, principal, row.model_id), { kind: 'view' }) === 'hidden') throw missing;
+  const model = await modelById(db, row.model_id);
+  if (!model) throw missing;
+  enforce(model, await levelOn(deps, principal, model), { kind: 'view' }, () => missing);
   if (row.principal_id !== principal.id) throw denied(`Only the author of a comment may ${verb} it.`);
   return row;
 }
 
 /** PATCH comments/update: the author only. */
 export async function updateComment(deps: CommentDeps, principal: Principal, id: string, comment: string): Promise<CommentJson> {
-  const row = await ownComment(deps.db, principal, id, 'edit');
+  const row = await ownComment(deps, principal, id, 'edit');
   const now = deps.clock.now();
   await deps.db.prepare('UPDATE comments SET comment = ?, updated_at = ? WHERE id = ?').bind(comment, now, id).run();
   return renderComment(principal, { ...row, comment, updated_at: now });
@@ -103,6 +103,6 @@ export async function updateComment(deps: CommentDeps, principal: Principal, id:
 
 /** DELETE comments/delete: the author only. */
 export async function deleteComment(deps: CommentDeps, principal: Principal, id: string): Promise<void> {
-  await ownComment(deps.db, principal, id, 'delete');
+  await ownComment(deps, principal, id, 'delete');
   await deps.db.prepare('DELETE FROM comments WHERE id = ?').bind(id).run();
 }

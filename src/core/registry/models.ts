@@ -6,6 +6,7 @@
  */
 import type { Clock, SqlDb, SqlStatement } from '../ports.ts';
 import type { AclCache } from '../access/acl-cache.ts';
+import type { AuditSink } from '../audit.ts';
 import type { ObjectStore } from '../storage/object-store.ts';
 import { objectKeysOf, purgeObjects } from '../artifacts/managed.ts';
 import type { Principal } from '../identity/principal.ts';
@@ -22,9 +23,11 @@ import { validateName, validateTagKey, validateTagValue, validateTags } from './
 export interface RegistryDeps {
   db: SqlDb;
   clock: Clock;
-  acl?: AclCache;
+  acl: AclCache;
+  /** Refusals of checks that hide rather than throw (e.g. a source the caller cannot read). */
+  audit: AuditSink;
   /** Where versions' files live; deletes remove them after the rows are gone. */
-  objectStore?: ObjectStore;
+  objectStore: ObjectStore;
 }
 
 export const modelExists = (name: string) => alreadyExists(`Registered Model (name=${name}) already exists.`);

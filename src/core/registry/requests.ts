@@ -16,6 +16,7 @@ import type { Stage } from './stages.ts';
 import { openRequests } from './load.ts';
 import { renderActivity, type ActivityJson, type ActivityRow } from './render.ts';
 import { authorizeVersion } from './versions.ts';
+import type { RegistryDeps } from './models.ts';
 import { applyTransition } from './transition.ts';
 
 /** Seeing the model comes first, so that a caller without access learns nothing, then the version's existence. */
@@ -23,11 +24,7 @@ const VIEW = { kind: 'view' } as const;
 
 export type ActivityAction = 'APPROVE_TRANSITION_REQUEST' | 'REJECT_TRANSITION_REQUEST' | 'CANCEL_TRANSITION_REQUEST';
 
-export interface RequestDeps {
-  db: SqlDb;
-  clock: Clock;
-  acl?: AclCache;
-}
+export type RequestDeps = RegistryDeps;
 
 export interface RequestTarget {
   name: string;
@@ -108,7 +105,7 @@ const noOpenRequest = (t: RequestTarget, creator?: string) =>
 /** POST transition-requests/create: any reader may ask; one open request per creator, version and stage. */
 export async function createRequest(deps: RequestDeps, principal: Principal, t: RequestTarget): Promise<RequestJson> {
   const { model, level, row } = await authorizeVersion(deps, principal, t.name, t.version, VIEW);
-  enforce(t.name, level, { kind: 'request_transition' });
+  enforce(model, level, { kind: 'request_transition' });
   if (row.stage === t.stage) throw invalid(`Model version ${t.version} of '${t.name}' is already in stage ${t.stage}.`);
   const open = await openRequests(deps.db, model.id, t.version);
   if (open.some((r) => r.principal_id === principal.id && r.to_stage === t.stage)) {
@@ -149,7 +146,7 @@ export async function rejectRequest(deps: RequestDeps, principal: Principal, t: 
  */
 async function decideRequest(deps: RequestDeps, principal: Principal, t: RequestTarget, type: 'APPROVED_REQUEST' | 'REJECTED_REQUEST') {
   const { model, level, row } = await authorizeVersion(deps, principal, t.name, t.version, VIEW);
-  enforce(t.name, level, { kind: 'decide_request', from: row.stage, to: t.stage });
+  enforce(model, level, { kind: 'decide_request', from: row.stage, to: t.stage });
   const matching = (await openRequests(deps.db, model.id, t.version)).filter((r) => r.to_stage === t.stage);
   if (matching.length === 0) throw noOpenRequest(t);
   const now = deps.clock.now();
@@ -168,7 +165,7 @@ export async function cancelRequest(
   t: RequestTarget & { creator: string },
 ): Promise<ActivityJson> {
   const { model, level, row } = await authorizeVersion(deps, principal, t.name, t.version, VIEW);
-  enforce(t.name, level, { kind: 'cancel_request', isRequestCreator: t.creator === principal.name });
+  enforce(model, level, { kind: 'cancel_request', isRequestCreator: t.creator === principal.name });
   const matching = (await openRequests(deps.db, model.id, t.version)).filter(
     (r) => r.to_stage === t.stage && r.user_id === t.creator,
   );

@@ -51,7 +51,7 @@ export async function applyTransition(
   const row = await versionRow(db, model.id, version);
   if (!row) throw versionNotFound(model.name, version);
   const from = row.stage;
-  enforce(model.name, level, { kind: 'transition', from, to });
+  enforce(model, level, { kind: 'transition', from, to });
 
   let archived: number[] = [];
   if (archiveExisting) {
@@ -61,7 +61,7 @@ export async function applyTransition(
       .all<{ version: number }>();
     archived = others.map((o) => o.version);
     // Each of these moves is `to` → Archived, so one check covers them all.
-    if (archived.length > 0) enforce(model.name, level, { kind: 'transition', from: to, to: 'Archived' });
+    if (archived.length > 0) enforce(model, level, { kind: 'transition', from: to, to: 'Archived' });
   }
 
   const now = deps.clock.now();

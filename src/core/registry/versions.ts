@@ -74,7 +74,7 @@ export async function createVersion(deps: CreateVersionDeps, principal: Principa
   const db = deps.db;
   const storageId = randomHex(16);
   const plan = await planSource(
-    { db, ...(deps.acl ? { acl: deps.acl } : {}), externalSourcePrefixes: deps.config.externalSourcePrefixes },
+    { db, acl: deps.acl, audit: deps.audit, externalSourcePrefixes: deps.config.externalSourcePrefixes },
     principal,
     input.source,
     modelDirOf(input.source),
@@ -84,7 +84,6 @@ export async function createVersion(deps: CreateVersionDeps, principal: Principa
   let files: ArtifactRow[] = [];
   const modelDir = plan.kind === 'copy' ? plan.modelDir : modelDirOf(input.source);
   if (plan.kind === 'copy') {
-    if (!deps.objectStore) throw new GatewayError('NOT_IMPLEMENTED', 'This regate has no artifact storage configured.');
     try {
       files = await copyIntoVersion(deps.objectStore, storageId, modelDir, plan.files);
     } catch (e) {

@@ -5,8 +5,7 @@
  * `WWW-Authenticate`, never 403.
  */
 import { GatewayError } from '../../core/errors.ts';
-import { principalForToken } from '../../core/identity/tokens.ts';
-import { loadPrincipal } from '../../core/identity/store.ts';
+import { readEpochs } from '../../core/access/epoch.ts';
 import type { Principal } from '../../core/identity/principal.ts';
 import type { Deps } from '../env.ts';
 
@@ -18,15 +17,20 @@ export function unauthenticated(message: string, invalidToken: boolean): Gateway
   });
 }
 
-/** The principal behind an Authorization header value, or a 401 GatewayError. */
+/**
+ * The principal behind an Authorization header value, or a 401 GatewayError. Reads the workspace epochs (the
+ * one statement every authenticated request makes); with them the identity cache answers a known token
+ * without further SQL.
+ */
 export async function authenticate(deps: Deps, header: string | undefined): Promise<Principal> {
   if (header === undefined || header === '') {
     throw unauthenticated('Credential was not sent or was of an unsupported type for this API.', false);
   }
   const m = BEARER.exec(header);
   if (!m) throw unauthenticated('Only "Authorization: Bearer <token>" is accepted.', true);
-  const principalId = await principalForToken(deps.db, deps.clock, m[1]!);
-  const principal = principalId ? await loadPrincipal(deps.db, principalId) : null;
+  const epochs = await readEpochs(deps.db);
+  await deps.keyRing.refresh(epochs.keys);
+  const principal = await deps.identities.principalForToken(deps.db, m[1]!, epochs);
   if (!principal) throw unauthenticated('Invalid access token.', true);
   return principal;
 }

@@ -6,12 +6,11 @@
  */
 import { canonicalArtifactPath } from '../../core/artifacts/artifact-path.ts';
 import { artifactAt, artifactsUnder, directChildren } from '../../core/artifacts/managed.ts';
-import { readableVersion } from '../../core/artifacts/version-files.ts';
+import { readableVersion, signableArtifact } from '../../core/artifacts/version-files.ts';
 import { decodePageToken, toPage } from '../../core/registry/paging.ts';
 import { validateName } from '../../core/registry/validate.ts';
 import { signDownloadToken } from '../../core/artifacts/signed-url.ts';
 import { downloadUri } from '../../core/artifacts/download-url.ts';
-import { recordAudit } from '../../core/audit.ts';
 import { GatewayError, notFound, invalid } from '../../core/errors.ts';
 import type { Route } from '../env.ts';
 import { params } from '../params.ts';
@@ -31,7 +30,7 @@ export const routes: Route[] = [
       const path = canonicalArtifactPath(p.str('path', { optional: true, max: 4096 }) ?? '');
       const offset = decodePageToken(p.str('page_token', { optional: true, max: 200 }));
       const { deps } = c.var;
-      const { version: v } = await readableVersion(deps.db, deps.acl, c.var.principal, name, version);
+      const { version: v } = await readableVersion(deps, c.var.principal, name, version);
       if (path !== '') {
         const file = await artifactAt(deps.db, v.storage_id, path);
         // A file lists as itself, which MLflow reads as "this is a file".
@@ -53,22 +52,20 @@ export const routes: Route[] = [
       const path = canonicalArtifactPath(p.str('path', { max: 4096 }));
       if (path === '') throw invalid("Parameter 'path' must name a file of the model version.");
       const { deps } = c.var;
-      if (!deps.keyRing) throw new GatewayError('NOT_IMPLEMENTED', 'This regate has no signing keys configured.');
-      // A fresh decision: the ACL cache answers only if neither the model's nor the global epoch moved.
-      const { model, version: v } = await readableVersion(deps.db, deps.acl, c.var.principal, name, version);
-      const file = await artifactAt(deps.db, v.storage_id, path);
-      if (!file) throw notFound(`No artifact at path '${path}' in model version (name=${name}, version=${version}).`);
+      // Statement 2 (the epochs were statement 1): model, version and file in one read; CAN_READ from the
+      // ACL cache, checked against the model's epoch in that row and the epochs this request read.
+      const { model, version: v, file } = await signableArtifact(deps, c.var.principal, name, version, path);
       const { token, claims } = await signDownloadToken(
         deps.keyRing,
         deps.clock,
-        { sub: c.var.principal.id, mid: model.id, ver: String(v.version), p: path, et: file.etag, sz: file.size },
+        { sub: c.var.principal.id, mid: model.id, ver: String(v), p: path, et: file.etag, sz: file.size },
         { ttlSeconds: deps.config.signedUriTtlSeconds },
       );
-      await recordAudit(deps.db, deps.clock, {
+      deps.audit.record({
         principalId: c.var.principal.id,
         action: 'sign_uri',
         modelId: model.id,
-        version: v.version,
+        version: v,
         path,
         bytes: file.size,
         status: 200,

@@ -3,7 +3,7 @@
  * `GET /api/2.0/regate/audit`: the audit trail for workspace admins, newest first, filtered by model id,
  * principal id or action, paged by `page_token` (the id to continue below).
  */
-import { denied, invalid } from '../../core/errors.ts';
+import { invalid } from '../../core/errors.ts';
 import { listAudit } from '../../core/audit.ts';
 import type { Route } from '../env.ts';
 import { params } from '../params.ts';
@@ -12,8 +12,10 @@ export const routes: Route[] = [
   {
     method: 'GET',
     path: '/api/2.0/regate/audit',
+    auth: 'admin',
     handler: async (c) => {
-      if (!c.var.principal.isAdmin) throw denied('Only workspace admins can read the audit trail.');
+      // Read your writes: rows still waiting in the group commit are written first.
+      await c.var.deps.audit.flush();
       const p = await params(c);
       const limit = p.int('max_results', { min: 1, max: 1000, fallback: 100 })!;
       const token = p.str('page_token', { optional: true, max: 32 });

@@ -9,14 +9,13 @@
  * access to MLflow-managed files), listing the managed root, and every write to the managed prefix through
  * any DBFS API; 403 with a message naming the supported way in.
  */
-import { GatewayError, denied, invalid } from '../../core/errors.ts';
+import { GatewayError, Refusal, denied, invalid } from '../../core/errors.ts';
 import { parseDbfsPath, MANAGED_PREFIX, type DbfsTarget } from '../../core/artifacts/dbfs-path.ts';
 import { SUPPORTED_WAY } from '../../core/artifacts/artifact-path.ts';
 import { putUpload, uploadAt, uploadsUnder } from '../../core/artifacts/uploads.ts';
 import { artifactAt, artifactsUnder, directChildren } from '../../core/artifacts/managed.ts';
 import { noSuchPath, readableVersionByStorage } from '../../core/artifacts/storage-access.ts';
 import { readAll, toBase64 } from '../../core/artifacts/bytes.ts';
-import { recordAudit } from '../../core/audit.ts';
 import type { ObjectStore } from '../../core/storage/object-store.ts';
 import type { Ctx, Route } from '../env.ts';
 import { params } from '../params.ts';
@@ -40,9 +39,13 @@ function store(c: Ctx): ObjectStore {
   return s;
 }
 
-async function refuseManaged(c: Ctx, path: string, what: string): Promise<never> {
-  await recordAudit(c.var.deps.db, c.var.deps.clock, { principalId: c.var.principal.id, action: 'raw_path_refused', path, status: 403, detail: what });
-  throw denied(`${what} of MLflow-managed locations (${MANAGED_PREFIX}/...) is not supported. ${SUPPORTED_WAY}`);
+/** Refused, and recorded as `raw_path_refused` by the app's error handler. */
+async function refuseManaged(_c: Ctx, path: string, what: string): Promise<never> {
+  throw new Refusal('PERMISSION_DENIED', `${what} of MLflow-managed locations (${MANAGED_PREFIX}/...) is not supported. ${SUPPORTED_WAY}`, {
+    action: 'raw_path_refused',
+    path,
+    detail: what,
+  });
 }
 
 /** A path's entries: null when it does not exist for this caller; a file gives itself. */
@@ -65,7 +68,7 @@ async function resolve(c: Ctx, t: DbfsTarget): Promise<{ file: FileInfo | null; 
     return { file: null, children };
   }
   if (t.area !== 'managed') return null;
-  const readable = await readableVersionByStorage(db, acl, me, t.storageId);
+  const readable = await readableVersionByStorage(c.var.deps, me, t.storageId);
   if (!readable) return null;
   const base = `${MANAGED_PREFIX}/${t.storageId}`;
   const dir = (p: string): FileInfo => ({ path: `${base}/${p}`, is_dir: true, file_size: 0, modification_time: readable.version.created_at });
@@ -91,17 +94,18 @@ async function resolve(c: Ctx, t: DbfsTarget): Promise<{ file: FileInfo | null; 
   return { file: null, children };
 }
 
-/** The object key behind a file the caller may read, or null. */
-async function readableKey(c: Ctx, t: DbfsTarget): Promise<{ key: string; size: number } | null> {
+/** The object key behind a file the caller may read; null if there is none; 'hidden' if it may not read the version. */
+async function readableKey(c: Ctx, t: DbfsTarget): Promise<{ key: string; size: number } | 'hidden' | null> {
   const { db, acl } = c.var.deps;
   if (t.area === 'upload') {
     const u = await uploadAt(db, c.var.principal.id, t.path);
     return u ? { key: u.object_key, size: u.size } : null;
   }
   if (t.area !== 'managed') return null;
-  const readable = await readableVersionByStorage(db, acl, c.var.principal, t.storageId);
-  const prefix = `models/${readable?.version.model_dir}/`;
-  if (!readable || !t.rest.startsWith(prefix)) return null;
+  const readable = await readableVersionByStorage(c.var.deps, c.var.principal, t.storageId);
+  if (!readable) return 'hidden';
+  const prefix = `models/${readable.version.model_dir}/`;
+  if (!t.rest.startsWith(prefix)) return null;
   const a = await artifactAt(db, t.storageId, t.rest.slice(prefix.length));
   return a ? { key: a.object_key, size: a.size } : null;
 }
@@ -152,7 +156,7 @@ export const routes: Route[] = [
       if (/^\/+databricks\/+mlflow-registry(\/|$)/i.test(dbfsPath)) await refuseManaged(c, dbfsPath, 'Reading through /dbfs/');
       const t = target(dbfsPath);
       const file = t.area === 'upload' ? await readableKey(c, t) : null;
-      if (!file) throw noSuchPath(dbfsPath);
+      if (!file || file === 'hidden') throw noSuchPath(dbfsPath);
       try {
         const got = await store(c).get(file.key, { signal: c.req.raw.signal });
         return new Response(got.body, { headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(got.length), 'Cache-Control': 'private, no-store' } });
@@ -202,6 +206,7 @@ export const routes: Route[] = [
       const t = target(raw);
       if (t.area === 'managed_root') await refuseManaged(c, raw, 'Reading the root');
       const file = await readableKey(c, t);
+      if (file === 'hidden') throw noSuchPath(raw);
       if (!file) {
         const r = await resolve(c, t);
         if (r) throw invalid(`The path ${raw} is a directory.`);

@@ -12,10 +12,11 @@
  * The token never reaches a log line or an error body; logs carry jti, principal, model id, version and path.
  */
 import { GatewayError } from '../../core/errors.ts';
-import { recordAudit } from '../../core/audit.ts';
 import { evaluatePreconditions, httpDate, ifRangeMatches, needsLastModified } from '../../core/artifacts/conditional.ts';
 import { contentRange, parseRange, unsatisfiedRange, type RangeResult } from '../../core/artifacts/range.ts';
-import { MAX_TTL_SECONDS, verifyDownloadToken, type DownloadClaims } from '../../core/artifacts/signed-url.ts';
+import type { DownloadClaims } from '../../core/artifacts/signed-url.ts';
+import { verifyCached } from '../../core/artifacts/verified-tokens.ts';
+import { readEpochs } from '../../core/access/epoch.ts';
 import { DOWNLOAD_PATH, downloadQuery, rawQuery, tokenParam } from '../../core/artifacts/download-url.ts';
 import { guardBody, type StreamOutcome } from '../../core/artifacts/guarded-body.ts';
 import { withDeadline } from '../../core/artifacts/deadline.ts';
@@ -73,14 +74,14 @@ async function download(c: Ctx): Promise<Response> {
   };
   if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed();
   const { objectStore: store, keyRing, artifactKey } = deps;
-  if (!store || !keyRing || !artifactKey) {
-    return refuse(new GatewayError('NOT_IMPLEMENTED', 'Artifact downloads are not configured.'), 'not_configured');
-  }
 
   const query = rawQuery(c.req.url);
   const token = tokenParam(query);
   if (token === undefined) return refuse(unauthenticated('A download token is required.', true), 'missing_token');
-  const verified = await verifyDownloadToken(token, keyRing, deps.clock, { maxTtlSeconds: deps.download?.maxTtlSeconds ?? MAX_TTL_SECONDS });
+  // Statement 1 of 2: the workspace epochs (a key rotated or removed on another instance reloads the ring).
+  const epochs = await readEpochs(deps.db);
+  await keyRing.refresh(epochs.keys);
+  const verified = await verifyCached(deps.verifiedTokens, token, keyRing, deps.clock, { maxTtlSeconds: deps.download.maxTtlSeconds });
   if (!verified.ok) return refuse(unauthenticated('Invalid or expired download token.', true), verified.reason);
   const claims = verified.claims;
   const who: LogFields = { jti: claims.jti, principal: claims.sub, modelId: claims.mid, version: claims.ver, path: claims.p };
@@ -90,7 +91,8 @@ async function download(c: Ctx): Promise<Response> {
 
   let key: string | null;
   try {
-    key = await artifactKey(claims);
+    // Statement 2 of 2: model, version and file in one read; principal and level from the caches.
+    key = await artifactKey(claims, epochs);
   } catch (e) {
     // The resolver may refuse (e.g. access re-checked and revoked); answer with this route's headers.
     if (e instanceof GatewayError) return refuse(e, 'artifact_key', who);
@@ -198,12 +200,12 @@ async function download(c: Ctx): Promise<Response> {
 }
 
 /**
- * Records a download in the audit trail once its outcome is known (bytes actually sent). Fire and forget:
- * the body has already gone, so a failing audit write is logged, never turned into a broken download.
+ * Records a download in the audit trail once its outcome is known (bytes actually sent), through the group
+ * commit: the body has already gone, so a failing audit write is logged, never turned into a broken download.
  */
 function auditDownload(deps: Deps, claims: DownloadClaims, status: number, bytes: number, detail: string): void {
   const version = Number(claims.ver);
-  recordAudit(deps.db, deps.clock, {
+  deps.audit.record({
     principalId: claims.sub,
     action: 'download',
     modelId: claims.mid,
@@ -212,12 +214,12 @@ function auditDownload(deps: Deps, claims: DownloadClaims, status: number, bytes
     bytes,
     status,
     detail: `jti=${claims.jti}${detail ? `; ${detail}` : ''}`,
-  }).catch((e: unknown) => deps.logger.error('audit_write_failed', { error: String(e) }));
+  });
 }
 
 const handler = (c: Ctx) => download(c);
 
 export const routes: Route[] = [
-  { method: 'GET', path: DOWNLOAD_PATH, public: true, handler },
-  ...(['POST', 'PUT', 'PATCH', 'DELETE'] as const).map((method): Route => ({ method, path: DOWNLOAD_PATH, public: true, handler: methodNotAllowed })),
+  { method: 'GET', path: DOWNLOAD_PATH, auth: 'public', handler },
+  ...(['POST', 'PUT', 'PATCH', 'DELETE'] as const).map((method): Route => ({ method, path: DOWNLOAD_PATH, auth: 'public', handler: methodNotAllowed })),
 ];

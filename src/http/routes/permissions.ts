@@ -26,7 +26,7 @@ const BASE = '/api/2.0/permissions/registered-models';
 async function read(c: Ctx): Promise<Response> {
   const { db, config } = c.var.deps;
   const id = parseObjectId(c.req.param('id') ?? '');
-  await authorizePermissions(db, c.var.principal, id);
+  await authorizePermissions(c.var.deps, c.var.principal, id);
   return ok(c, await getPermissions(db, config, id));
 }
 
@@ -34,7 +34,7 @@ function write(mode: WriteMode) {
   return async (c: Ctx): Promise<Response> => {
     const { db, config } = c.var.deps;
     const id = parseObjectId(c.req.param('id') ?? '');
-    await authorizePermissions(db, c.var.principal, id);
+    await authorizePermissions(c.var.deps, c.var.principal, id);
     const acl = (await params(c)).objList('access_control_list');
     await writePermissions(db, id, acl, mode, (summary) =>
       auditStatement(db, c.var.deps.clock, {
@@ -54,7 +54,7 @@ function write(mode: WriteMode) {
 
 async function levels(c: Ctx): Promise<Response> {
   const id = parseObjectId(c.req.param('id') ?? '');
-  return ok(c, await permissionLevels(c.var.deps.db, c.var.principal, id));
+  return ok(c, await permissionLevels(c.var.deps, c.var.principal, id));
 }
 
 function versionsRefused(): Response {

@@ -21,10 +21,6 @@ const RESOURCES: Array<[string, PrincipalKind]> = [
 ];
 const NAME_PATTERN = /^[^\x00-\x1f\x7f]{1,256}$/;
 
-function requireAdmin(c: Ctx): void {
-  if (!c.var.principal.isAdmin) throw denied('Only workspace admins can manage users, groups and service principals.');
-}
-
 async function principalOfKind(c: Ctx, kind: PrincipalKind): Promise<PrincipalRow> {
   const row = await getPrincipal(c.var.deps.db, c.req.param('id') ?? '');
   if (!row || row.kind !== kind) throw notFound(`${kind === 'service_principal' ? 'Service principal' : kind === 'user' ? 'User' : 'Group'} ${c.req.param('id')} not found.`);
@@ -69,8 +65,8 @@ function resourceRoutes(resource: string, kind: PrincipalKind): Route[] {
     {
       method: 'POST',
       path,
+      auth: 'admin',
       handler: async (c) => {
-        requireAdmin(c);
         const p = await params(c);
         const { db, clock } = c.var.deps;
         const { name, displayName } = uniqueName(kind, p);
@@ -88,8 +84,8 @@ function resourceRoutes(resource: string, kind: PrincipalKind): Route[] {
     {
       method: 'GET',
       path,
+      auth: 'admin',
       handler: async (c) => {
-        requireAdmin(c);
         const p = await params(c);
         const start = p.int('startIndex', { min: 1, fallback: 1 })!;
         const count = p.int('count', { min: 0, max: 10000, fallback: 10000 })!;
@@ -104,16 +100,16 @@ function resourceRoutes(resource: string, kind: PrincipalKind): Route[] {
     {
       method: 'GET',
       path: `${path}/:id`,
+      auth: 'admin',
       handler: async (c) => {
-        requireAdmin(c);
         return c.json(await renderPrincipal(c.var.deps.db, await principalOfKind(c, kind)));
       },
     },
     {
       method: 'PATCH',
       path: `${path}/:id`,
+      auth: 'admin',
       handler: async (c) => {
-        requireAdmin(c);
         const row = await principalOfKind(c, kind);
         const change = parsePatchOperations((await params(c)).objList('Operations'));
         const { db } = c.var.deps;
@@ -139,8 +135,8 @@ function resourceRoutes(resource: string, kind: PrincipalKind): Route[] {
     {
       method: 'DELETE',
       path: `${path}/:id`,
+      auth: 'admin',
       handler: async (c) => {
-        requireAdmin(c);
         const row = await principalOfKind(c, kind);
         if (kind === 'group' && [ADMINS_GROUP, USERS_GROUP].includes(row.name)) {
           throw new GatewayError('INVALID_PARAMETER_VALUE', `The built-in group '${row.name}' cannot be deleted.`);

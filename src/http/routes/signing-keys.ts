@@ -7,15 +7,12 @@
  * `DELETE /api/2.0/regate/signing-keys/{kid}` drops a non-current key at once: every URI it signed stops
  * working (emergency revocation; MLflow recovers by asking for a new URI).
  */
-import { GatewayError, denied, invalid, notFound } from '../../core/errors.ts';
-import type { KeyRing, RotatingKeyRing } from '../../core/artifacts/key-ring.ts';
+import { invalid, notFound } from '../../core/errors.ts';
+import type { RotatingKeyRing } from '../../core/artifacts/key-ring.ts';
 import type { Ctx, Route } from '../env.ts';
 
 function rotating(c: Ctx): RotatingKeyRing {
-  if (!c.var.principal.isAdmin) throw denied('Only workspace admins can manage signing keys.');
-  const ring: KeyRing | undefined = c.var.deps.keyRing;
-  if (!ring || !('rotate' in ring)) throw new GatewayError('NOT_IMPLEMENTED', 'This key ring cannot be rotated through the API.');
-  return ring as RotatingKeyRing;
+  return c.var.deps.keyRing;
 }
 
 const list = (ring: RotatingKeyRing) => ({ keys: ring.kids().map((kid, i) => ({ kid, current: i === 0 })) });
@@ -24,11 +21,13 @@ export const routes: Route[] = [
   {
     method: 'GET',
     path: '/api/2.0/regate/signing-keys',
+    auth: 'admin',
     handler: (c) => c.json(list(rotating(c))),
   },
   {
     method: 'POST',
     path: '/api/2.0/regate/signing-keys/rotate',
+    auth: 'admin',
     handler: async (c) => {
       const ring = rotating(c);
       const kid = await ring.rotate();
@@ -39,6 +38,7 @@ export const routes: Route[] = [
   {
     method: 'DELETE',
     path: '/api/2.0/regate/signing-keys/:kid',
+    auth: 'admin',
     handler: async (c) => {
       const ring = rotating(c);
       const kid = c.req.param('kid') ?? '';

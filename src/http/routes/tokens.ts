@@ -34,10 +34,6 @@ function lifetime(p: Params): number | null {
   return p.int('lifetime_seconds', { min: -1, max: MAX_LIFETIME_SECONDS }) ?? null;
 }
 
-function requireAdmin(c: Ctx): void {
-  if (!c.var.principal.isAdmin) throw denied('Only workspace admins can manage tokens of other principals.');
-}
-
 export const routes: Route[] = [
   {
     method: 'POST',
@@ -71,8 +67,8 @@ export const routes: Route[] = [
   {
     method: 'POST',
     path: '/api/2.0/token-management/on-behalf-of/tokens',
+    auth: 'admin',
     handler: async (c) => {
-      requireAdmin(c);
       const p = await params(c);
       const applicationId = p.str('application_id', { optional: true, max: 256 });
       const userName = p.str('user_name', { optional: true, max: 256 });
@@ -95,8 +91,8 @@ export const routes: Route[] = [
   {
     method: 'GET',
     path: '/api/2.0/token-management/tokens',
+    auth: 'admin',
     handler: async (c) => {
-      requireAdmin(c);
       const p = await params(c);
       const byId = p.str('created_by_id', { optional: true, max: 64 });
       const byName = p.str('created_by_username', { optional: true, max: 256 });
@@ -113,8 +109,8 @@ export const routes: Route[] = [
   {
     method: 'GET',
     path: '/api/2.0/token-management/tokens/:id',
+    auth: 'admin',
     handler: async (c) => {
-      requireAdmin(c);
       const t = await getToken(c.var.deps.db, c.req.param('id') ?? '');
       if (!t) throw notFound(`Token ${c.req.param('id')} does not exist.`);
       return c.json({ token_info: await managedInfo(c, t) });
@@ -123,8 +119,8 @@ export const routes: Route[] = [
   {
     method: 'DELETE',
     path: '/api/2.0/token-management/tokens/:id',
+    auth: 'admin',
     handler: async (c) => {
-      requireAdmin(c);
       if (!(await deleteToken(c.var.deps.db, c.req.param('id') ?? ''))) throw notFound(`Token ${c.req.param('id')} does not exist.`);
       return c.json({});
     },

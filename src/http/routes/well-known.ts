@@ -9,7 +9,7 @@ export const routes: Route[] = [
   {
     method: 'GET',
     path: '/.well-known/databricks-config',
-    public: true,
+    auth: 'public',
     handler: (c) => c.json({ workspace_id: c.var.deps.workspaceId }),
   },
 ];

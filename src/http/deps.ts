@@ -1,0 +1,67 @@
+/**
+ * @module deps
+ * `createDeps`: the one place the app's dependencies are assembled from what a runtime supplies (its ports).
+ * Node (src/runtime/node-deps.ts) and Workers pass their adapters; everything built on top of them (caches,
+ * the audit sink, the download resolver) is built here the same way for both.
+ */
+import type { Clock, Logger, SqlDb } from '../core/ports.ts';
+import type { Config } from '../core/config.ts';
+import type { Cache } from '../core/cache.ts';
+import type { ObjectStore } from '../core/storage/object-store.ts';
+import type { SharedKeyRing } from '../core/artifacts/key-ring.ts';
+import type { Timers } from '../core/timers.ts';
+import { AclCache, type AclEntry } from '../core/access/acl-cache.ts';
+import { IdentityCache, type PrincipalEntry, type TokenEntry } from '../core/identity/identity-cache.ts';
+import { BatchingAuditSink, type BatchingAuditOptions } from '../core/audit.ts';
+import { createArtifactKeyResolver } from '../core/artifacts/download-access.ts';
+import { DEFAULT_IDLE_MS, DEFAULT_TTFB_MS, type DownloadLimits } from '../core/artifacts/download-limits.ts';
+import { MAX_TTL_SECONDS } from '../core/artifacts/signed-url.ts';
+import type { VerifiedToken } from '../core/artifacts/verified-tokens.ts';
+import type { Deps } from './env.ts';
+
+export interface RuntimePorts {
+  db: SqlDb;
+  clock: Clock;
+  logger: Logger;
+  config: Config;
+  workspaceId: string;
+  objectStore: ObjectStore;
+  keyRing: SharedKeyRing;
+  timers: Timers;
+  /** A bounded, expiring cache of `max` entries (lru-cache on Node and Workers). */
+  cache<V extends object>(max: number): Cache<V>;
+  /** Overrides of the download budgets (tests). */
+  download?: DownloadLimits;
+  /** Overrides of the audit group commit (tests). */
+  audit?: BatchingAuditOptions;
+}
+
+/** Entries per cache: far above a workspace's principals × hot models, far below what fits in memory. */
+export const CACHE_ENTRIES = 100_000;
+
+/** @example const deps = createDeps({ db, clock, logger, config, workspaceId, objectStore, keyRing, timers, cache }) */
+export function createDeps(p: RuntimePorts): Deps {
+  const acl = new AclCache(p.cache<AclEntry>(CACHE_ENTRIES));
+  const identities = new IdentityCache(p.cache<TokenEntry>(CACHE_ENTRIES), p.cache<PrincipalEntry>(CACHE_ENTRIES), p.clock);
+  const audit = new BatchingAuditSink(p.db, p.clock, p.timers, p.logger, p.audit);
+  return {
+    db: p.db,
+    clock: p.clock,
+    config: p.config,
+    logger: p.logger,
+    workspaceId: p.workspaceId,
+    objectStore: p.objectStore,
+    acl,
+    identities,
+    keyRing: p.keyRing,
+    verifiedTokens: p.cache<VerifiedToken>(CACHE_ENTRIES),
+    artifactKey: createArtifactKeyResolver({ db: p.db, acl, identities, audit }),
+    audit,
+    timers: p.timers,
+    download: {
+      ttfbMs: p.download?.ttfbMs ?? DEFAULT_TTFB_MS,
+      idleMs: p.download?.idleMs ?? DEFAULT_IDLE_MS,
+      maxTtlSeconds: Math.min(p.download?.maxTtlSeconds ?? p.config.signedUriTtlSeconds, MAX_TTL_SECONDS),
+    },
+  };
+}

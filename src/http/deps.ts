@@ -17,7 +17,10 @@ import { createArtifactKeyResolver } from '../core/artifacts/download-access.ts'
 import { DEFAULT_IDLE_MS, DEFAULT_TTFB_MS, type DownloadLimits } from '../core/artifacts/download-limits.ts';
 import { MAX_TTL_SECONDS } from '../core/artifacts/signed-url.ts';
 import type { VerifiedToken } from '../core/artifacts/verified-tokens.ts';
+import type { IssuedToken } from '../core/artifacts/issued-tokens.ts';
+import { respondWithStream, type ObjectResponder } from '../core/artifacts/object-responder.ts';
 import type { Deps } from './env.ts';
+import { webCryptoOps, type CryptoOps } from '../core/crypto-ops.ts';
 
 export interface RuntimePorts {
   db: SqlDb;
@@ -28,12 +31,16 @@ export interface RuntimePorts {
   objectStore: ObjectStore;
   keyRing: SharedKeyRing;
   timers: Timers;
+  /** Hashing and signing; default Web Crypto. */
+  crypto?: CryptoOps;
   /** A bounded, expiring cache of `max` entries (lru-cache on Node and Workers). */
   cache<V extends object>(max: number): Cache<V>;
   /** Overrides of the download budgets (tests). */
   download?: DownloadLimits;
   /** Overrides of the audit group commit (tests). */
   audit?: BatchingAuditOptions;
+  /** The runtime's way of writing a download body; default: the portable guarded web stream. */
+  respondObject?: ObjectResponder;
 }
 
 /** Entries per cache: far above a workspace's principals × hot models, far below what fits in memory. */
@@ -42,7 +49,8 @@ export const CACHE_ENTRIES = 100_000;
 /** @example const deps = createDeps({ db, clock, logger, config, workspaceId, objectStore, keyRing, timers, cache }) */
 export function createDeps(p: RuntimePorts): Deps {
   const acl = new AclCache(p.cache<AclEntry>(CACHE_ENTRIES));
-  const identities = new IdentityCache(p.cache<TokenEntry>(CACHE_ENTRIES), p.cache<PrincipalEntry>(CACHE_ENTRIES), p.clock);
+  const crypto = p.crypto ?? webCryptoOps;
+  const identities = new IdentityCache(p.cache<TokenEntry>(CACHE_ENTRIES), p.cache<PrincipalEntry>(CACHE_ENTRIES), p.clock, crypto.sha256Hex);
   const audit = new BatchingAuditSink(p.db, p.clock, p.timers, p.logger, p.audit);
   return {
     db: p.db,
@@ -55,13 +63,16 @@ export function createDeps(p: RuntimePorts): Deps {
     identities,
     keyRing: p.keyRing,
     verifiedTokens: p.cache<VerifiedToken>(CACHE_ENTRIES),
+    issuedTokens: p.cache<IssuedToken>(CACHE_ENTRIES),
     artifactKey: createArtifactKeyResolver({ db: p.db, acl, identities, audit }),
     audit,
     timers: p.timers,
+    crypto,
     download: {
       ttfbMs: p.download?.ttfbMs ?? DEFAULT_TTFB_MS,
       idleMs: p.download?.idleMs ?? DEFAULT_IDLE_MS,
       maxTtlSeconds: Math.min(p.download?.maxTtlSeconds ?? p.config.signedUriTtlSeconds, MAX_TTL_SECONDS),
     },
+    respondObject: p.respondObject ?? respondWithStream,
   };
 }

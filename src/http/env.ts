@@ -15,8 +15,11 @@ import type { DownloadLimits } from '../core/artifacts/download-limits.ts';
 import type { IdentityCache } from '../core/identity/identity-cache.ts';
 import type { AuditSink } from '../core/audit.ts';
 import type { Cache } from '../core/cache.ts';
+import type { CryptoOps } from '../core/crypto-ops.ts';
 import type { VerifiedToken } from '../core/artifacts/verified-tokens.ts';
+import type { IssuedToken } from '../core/artifacts/issued-tokens.ts';
 import type { ArtifactKeyResolver } from '../core/artifacts/download-access.ts';
+import type { ObjectResponder } from '../core/artifacts/object-responder.ts';
 
 /** Everything a handler uses; built once per process (or isolate) by `createDeps`. Every member is required. */
 export interface Deps {
@@ -34,16 +37,25 @@ export interface Deps {
   identities: IdentityCache;
   /** Download-token signing keys, shared through the store. */
   keyRing: SharedKeyRing;
+  /** Download tokens minted moments ago, handed out again to the same principal for the same object. */
+  issuedTokens: Cache<IssuedToken>;
   /** Download tokens already verified. */
   verifiedTokens: Cache<VerifiedToken>;
   /** Storage key of the object a verified download token names, or null when it no longer exists. */
   artifactKey: ArtifactKeyResolver;
   /** Denials, signed-URI issues, downloads and refused raw paths, written by group commit. */
   audit: AuditSink;
+  /** Hashing and signing on the hot path (synchronous node:crypto on Node, Web Crypto elsewhere). */
+  crypto: CryptoOps;
   /** Deadline timers (tests inject a manual scheduler). */
   timers: Timers;
   /** Download-route budgets. */
   download: Required<DownloadLimits>;
+  /**
+   * Writes a download's bytes: the runtime's own way (Node: a direct pipe into the socket) or the portable
+   * guarded web stream (`respondWithStream`), which every runtime falls back to.
+   */
+  respondObject: ObjectResponder;
 }
 
 export interface AppEnv {

@@ -14,12 +14,14 @@ import { systemClock } from '../core/clock.ts';
 import type { Clock, Logger } from '../core/ports.ts';
 import type { Deps } from '../http/env.ts';
 import { jsonLogger } from './logger.ts';
+import { nodeResponder } from './node-body.ts';
 import { FsObjectStore } from '../adapters/fs/fs-object-store.ts';
 import { MemoryObjectStore } from '../adapters/memory/memory-object-store.ts';
 import { createLruCache } from '../adapters/lru/lru-cache.ts';
 import { createMemoryKeyRing } from '../adapters/memory/memory-key-ring.ts';
 import { openFsKeyRing } from '../adapters/fs/fs-key-ring.ts';
 import { createDeps } from '../http/deps.ts';
+import { nodeCryptoOps } from './node-crypto.ts';
 import { systemTimers, type Timers } from '../core/timers.ts';
 import type { RotatingKeyRing, SharedKeyRing } from '../core/artifacts/key-ring.ts';
 import type { DownloadLimits } from '../core/artifacts/download-limits.ts';
@@ -75,9 +77,12 @@ export async function createNodeDeps(opts: NodeDepsOptions): Promise<{ deps: Dep
     objectStore,
     keyRing,
     timers: opts.timers ?? systemTimers,
+    crypto: nodeCryptoOps,
     cache: <V extends object>(max: number) => createLruCache<V>({ max, clock }),
     ...(opts.download ? { download: opts.download } : {}),
     ...(opts.audit ? { audit: opts.audit } : {}),
+    // Download bodies go straight from the fs stream into the socket (falls back to web streams in-process).
+    respondObject: nodeResponder(),
   });
   return { deps, boot, db };
 }

@@ -73,7 +73,9 @@ export async function importStoredKey(k: StoredKey): Promise<LoadedKey> {
   const kid = await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }, 'sha256');
   if (kid !== k.kid) throw new TypeError(`Signing key ${k.kid} does not match its thumbprint.`);
   if (!Number.isSafeInteger(k.created)) throw new TypeError(`Signing key ${k.kid} has no valid creation time.`);
-  const privateKey = await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d }, ED25519, false, ['sign']);
+  // Extractable so that the Node runtime can hand it to node:crypto's synchronous signer (crypto-ops.ts):
+  // KeyObject.from refuses non-extractable keys. The private JWK is in this process's memory either way.
+  const privateKey = await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d }, ED25519, true, ['sign']);
   const publicKey = await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwk.x }, ED25519, true, ['verify']);
   return { kid, created: k.created, privateKey, publicKey };
 }

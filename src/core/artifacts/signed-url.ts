@@ -11,11 +11,15 @@
  * uses the injected Clock. Expiry is checked when a request starts: a download that began in time may finish
  * after `exp` (part of the revocation budget, as with CloudFront and S3).
  */
-import { decodeProtectedHeader, errors, jwtVerify, SignJWT } from 'jose';
+import { decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import { base64url, webCryptoOps, type CryptoOps } from '../crypto-ops.ts';
 import type { Clock } from '../ports.ts';
 import { randomHex } from '../ids.ts';
 import { isValidKid, SIGNING_ALG, type KeyRing } from './key-ring.ts';
 import { artifactPathProblem } from './download-url.ts';
+
+const utf8 = new TextEncoder();
+const b64json = (v: unknown) => base64url(utf8.encode(JSON.stringify(v)));
 
 export const DOWNLOAD_TOKEN_TYPE = 'mlflow-dl+jwt';
 export const DOWNLOAD_AUDIENCE = 'artifact-download@regate';
@@ -92,7 +96,7 @@ export async function signDownloadToken(
   keyRing: KeyRing,
   clock: Clock,
   grant: DownloadGrant,
-  opts: { ttlSeconds?: number; jti?: string } = {},
+  opts: { ttlSeconds?: number; jti?: string; crypto?: CryptoOps } = {},
 ): Promise<{ token: string; claims: DownloadClaims }> {
   const ttl = opts.ttlSeconds ?? DEFAULT_TTL_SECONDS;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS) {
@@ -117,10 +121,11 @@ export async function signDownloadToken(
     sz: grant.sz,
   };
   const { kid, privateKey } = keyRing.current();
-  const token = await new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: SIGNING_ALG, typ: DOWNLOAD_TOKEN_TYPE, kid })
-    .sign(privateKey);
-  return { token, claims };
+  // The compact JWS (RFC 7515 §7.1) written out, byte for byte what jose's SignJWT makes, so that the signer
+  // can be the runtime's (synchronous on Node); jose verifies it.
+  const signingInput = `${b64json({ alg: SIGNING_ALG, typ: DOWNLOAD_TOKEN_TYPE, kid })}.${b64json(claims)}`;
+  const signature = await (opts.crypto ?? webCryptoOps).signEd25519(privateKey, utf8.encode(signingInput));
+  return { token: `${signingInput}.${base64url(signature)}`, claims };
 }
 
 function failure(reason: VerifyFailure): VerifyResult {

@@ -39,10 +39,10 @@ export async function verifyCached(
   token: string,
   keyRing: KeyRing,
   clock: Clock,
-  opts: { maxTtlSeconds?: number } = {},
+  opts: { maxTtlSeconds?: number; hash?: (text: string) => Promise<string> } = {},
 ): Promise<VerifyResult> {
   if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'malformed' };
-  const hash = await sha256Hex(token);
+  const hash = await (opts.hash ?? sha256Hex)(token);
   const hit = cache.get(hash);
   if (hit) {
     // The verifier's own rules (jose): whole seconds, expired once exp <= now - tolerance.
@@ -55,7 +55,7 @@ export async function verifyCached(
     if (hit.claims.nbf > nowS + CLOCK_TOLERANCE_SECONDS) return { ok: false, reason: 'not_yet_valid' };
     return { ok: true, claims: hit.claims };
   }
-  const r = await verifyDownloadToken(token, keyRing, clock, opts);
+  const r = await verifyDownloadToken(token, keyRing, clock, opts.maxTtlSeconds === undefined ? {} : { maxTtlSeconds: opts.maxTtlSeconds });
   const kid = r.ok ? kidOf(token) : undefined;
   if (r.ok && kid !== undefined) {
     // Keep it until it expires (plus the tolerance), at most the longest lifetime a token can have.

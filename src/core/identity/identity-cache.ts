@@ -37,11 +37,13 @@ export class IdentityCache {
   readonly #tokens: Cache<TokenEntry>;
   readonly #principals: Cache<PrincipalEntry>;
   readonly #clock: Clock;
+  readonly #hash: (text: string) => Promise<string>;
 
-  constructor(tokens: Cache<TokenEntry>, principals: Cache<PrincipalEntry>, clock: Clock) {
+  constructor(tokens: Cache<TokenEntry>, principals: Cache<PrincipalEntry>, clock: Clock, hash: (text: string) => Promise<string> = sha256Hex) {
     this.#tokens = tokens;
     this.#principals = principals;
     this.#clock = clock;
+    this.#hash = hash;
   }
 
   /**
@@ -50,7 +52,7 @@ export class IdentityCache {
    */
   async principalForToken(db: SqlDb, token: string, epochs: Epochs): Promise<Principal | null> {
     if (!isWellFormedToken(token)) return null;
-    const hash = await sha256Hex(token);
+    const hash = await this.#hash(token);
     let entry = this.#tokens.get(hash);
     if (!entry || entry.global !== epochs.global || entry.auth !== epochs.auth) {
       const row = await db

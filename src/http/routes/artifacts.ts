@@ -5,11 +5,10 @@
  * the object's ETag), both for principals with at least CAN_READ on the model.
  */
 import { canonicalArtifactPath } from '../../core/artifacts/artifact-path.ts';
-import { artifactAt, artifactsUnder, directChildren } from '../../core/artifacts/managed.ts';
+import { decodeListToken, listPage, MAX_LIST_TOKEN } from '../../core/artifacts/managed.ts';
 import { readableVersion, signableArtifact } from '../../core/artifacts/version-files.ts';
-import { decodePageToken, toPage } from '../../core/registry/paging.ts';
 import { validateName } from '../../core/registry/validate.ts';
-import { signDownloadToken } from '../../core/artifacts/signed-url.ts';
+import { issueDownloadToken } from '../../core/artifacts/issued-tokens.ts';
 import { downloadUri } from '../../core/artifacts/download-url.ts';
 import { GatewayError, notFound, invalid } from '../../core/errors.ts';
 import type { Route } from '../env.ts';
@@ -28,17 +27,14 @@ export const routes: Route[] = [
       const name = validateName(p.str('name'));
       const version = versionParam(p);
       const path = canonicalArtifactPath(p.str('path', { optional: true, max: 4096 }) ?? '');
-      const offset = decodePageToken(p.str('page_token', { optional: true, max: 200 }));
+      const after = decodeListToken(p.str('page_token', { optional: true, max: MAX_LIST_TOKEN }), path);
       const { deps } = c.var;
       const { version: v } = await readableVersion(deps, c.var.principal, name, version);
-      if (path !== '') {
-        const file = await artifactAt(deps.db, v.storage_id, path);
-        // A file lists as itself, which MLflow reads as "this is a file".
-        if (file) return c.json({ files: [{ path: file.path, is_dir: false, file_size: file.size }] });
-      }
-      const entries = directChildren(await artifactsUnder(deps.db, v.storage_id, path), path);
-      const page = toPage(entries.slice(offset, offset + LIST_PAGE + 1), offset, LIST_PAGE);
-      const files = page.items.map((e) => (e.isDir ? { path: e.path, is_dir: true } : { path: e.path, is_dir: false, file_size: e.size }));
+      // One statement, reading the file `path` names or at most LIST_PAGE + 1 entries of this directory.
+      const page = await listPage(deps.db, v.storage_id, path, after, LIST_PAGE);
+      // A file lists as itself, which MLflow reads as "this is a file".
+      if (page.file) return c.json({ files: [{ path: page.file.path, is_dir: false, file_size: page.file.size }] });
+      const files = page.entries.map((e) => (e.isDir ? { path: e.path, is_dir: true } : { path: e.path, is_dir: false, file_size: e.size }));
       return c.json({ files, ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) });
     },
   },
@@ -55,11 +51,12 @@ export const routes: Route[] = [
       // Statement 2 (the epochs were statement 1): model, version and file in one read; CAN_READ from the
       // ACL cache, checked against the model's epoch in that row and the epochs this request read.
       const { model, version: v, file } = await signableArtifact(deps, c.var.principal, name, version, path);
-      const { token, claims } = await signDownloadToken(
+      const { token, claims } = await issueDownloadToken(
+        deps.issuedTokens,
         deps.keyRing,
         deps.clock,
         { sub: c.var.principal.id, mid: model.id, ver: String(v), p: path, et: file.etag, sz: file.size },
-        { ttlSeconds: deps.config.signedUriTtlSeconds },
+        { ttlSeconds: deps.config.signedUriTtlSeconds, crypto: deps.crypto },
       );
       deps.audit.record({
         principalId: c.var.principal.id,

@@ -18,7 +18,7 @@ import type { DownloadClaims } from '../../core/artifacts/signed-url.ts';
 import { verifyCached } from '../../core/artifacts/verified-tokens.ts';
 import { readEpochs } from '../../core/access/epoch.ts';
 import { DOWNLOAD_PATH, downloadQuery, rawQuery, tokenParam } from '../../core/artifacts/download-url.ts';
-import { guardBody, type StreamOutcome } from '../../core/artifacts/guarded-body.ts';
+import type { StreamOutcome } from '../../core/artifacts/guarded-body.ts';
 import { withDeadline } from '../../core/artifacts/deadline.ts';
 import { DEFAULT_IDLE_MS, DEFAULT_TTFB_MS } from '../../core/artifacts/download-limits.ts';
 import { StorageError, type GetResult, type ObjectMeta } from '../../core/storage/object-store.ts';
@@ -81,7 +81,7 @@ async function download(c: Ctx): Promise<Response> {
   // Statement 1 of 2: the workspace epochs (a key rotated or removed on another instance reloads the ring).
   const epochs = await readEpochs(deps.db);
   await keyRing.refresh(epochs.keys);
-  const verified = await verifyCached(deps.verifiedTokens, token, keyRing, deps.clock, { maxTtlSeconds: deps.download.maxTtlSeconds });
+  const verified = await verifyCached(deps.verifiedTokens, token, keyRing, deps.clock, { maxTtlSeconds: deps.download.maxTtlSeconds, hash: deps.crypto.sha256Hex });
   if (!verified.ok) return refuse(unauthenticated('Invalid or expired download token.', true), verified.reason);
   const claims = verified.claims;
   const who: LogFields = { jti: claims.jti, principal: claims.sub, modelId: claims.mid, version: claims.ver, path: claims.p };
@@ -158,7 +158,7 @@ async function download(c: Ctx): Promise<Response> {
   try {
     result = await withDeadline(
       () => store.get(key, { ifMatch: claims.et, signal, ...(range.kind === 'partial' ? { range: { start: range.start, end: range.end } } : {}) }),
-      { ms: ttfbMs, timers, controller: upstream, onLate: (late) => void late.body.cancel().catch(() => {}) },
+      { ms: ttfbMs, timers, controller: upstream, onLate: (late) => void late.release() },
     );
   } catch (e) {
     return storageFailed(e);
@@ -166,7 +166,7 @@ async function download(c: Ctx): Promise<Response> {
   const problem = upstreamProblem(result, claims, range);
   if (problem) {
     upstream.abort();
-    await result.body.cancel().catch(() => {});
+    await result.release();
     return refuse(new GatewayError('IO_ERROR', 'Artifact storage answered inconsistently.'), `upstream_${problem}`, who);
   }
 
@@ -181,7 +181,7 @@ async function download(c: Ctx): Promise<Response> {
   const logged = { ...base, ...who, status, ...(range.kind === 'partial' ? { range: `${range.start}-${range.end}` } : {}) };
   deps.logger.info('artifact_download', logged);
   if (length === 0) {
-    await result.body.cancel().catch(() => {});
+    await result.release();
     auditDownload(deps, claims, status, 0, '');
     return new Response(null, { status, headers: out });
   }
@@ -189,14 +189,20 @@ async function download(c: Ctx): Promise<Response> {
     if (outcome !== 'complete') deps.logger.warn('artifact_stream_aborted', { ...logged, reason: outcome, bytes, expected: length });
     auditDownload(deps, claims, status, bytes, outcome === 'complete' ? '' : `aborted: ${outcome}`);
   };
-  const body = guardBody(result.body, {
-    expected: length,
-    idleMs: deps.download?.idleMs ?? DEFAULT_IDLE_MS,
-    timers,
-    abortUpstream: (reason) => upstream.abort(reason),
-    onEnd,
-  });
-  return new Response(body, { status, headers: out });
+  // The runtime writes the body (Node: straight into the socket), guarded: exact length, idle budget, abort.
+  return deps.respondObject(
+    {
+      status,
+      headers: out,
+      result,
+      expected: length,
+      idleMs: deps.download?.idleMs ?? DEFAULT_IDLE_MS,
+      timers,
+      abortUpstream: (reason) => upstream.abort(reason),
+      onEnd,
+    },
+    c.env,
+  );
 }
 
 /**

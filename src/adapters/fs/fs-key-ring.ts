@@ -1,79 +1,62 @@
 /**
  * @module fs-key-ring
- * The Node key ring: Ed25519 signing keys kept as JSON files `<dataDir>/keys/<kid>.json` ({kid, created, jwk}),
- * directory mode 0700, file mode 0600. The first start generates a key; `rotate()` writes a new one (temp
- * file, fsync, rename) and deletes the key that falls out of {current, previous}; `remove()` deletes a file.
- * Key files readable by group or others are refused, as ssh does, rather than used.
- * Tokens never cause file access: every lookup is in the in-memory KeySet.
+ * The Node key ring: the SQL ring (core/artifacts/sql-key-ring.ts) over the data directory's database, with
+ * its key-encryption key from fs-kek.ts.
+ *
+ * Upgrading an install that kept its signing keys as JSON files `<dataDir>/keys/<kid>.json` ({kid, created,
+ * jwk}; regate before migration 0003): when the table is empty, those keys are imported (sealed), so URIs
+ * already issued keep verifying. Once the table holds keys, the files are deleted: the database is the only
+ * source of truth, and a key later removed through the API (an emergency revocation) must not live on in
+ * plaintext on disk. Key files readable by group or others are refused, as before, rather than imported.
  */
-import { chmod, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Clock } from '../../core/ports.ts';
+import type { Clock, SqlDb } from '../../core/ports.ts';
 import { systemClock } from '../../core/clock.ts';
-import {
-  generateStoredKey,
-  importStoredKey,
-  isValidKid,
-  KeySet,
-  type LoadedKey,
-  type RotatingKeyRing,
-  type StoredKey,
-} from '../../core/artifacts/key-ring.ts';
+import { isValidKid, type StoredKey } from '../../core/artifacts/key-ring.ts';
+import { openSqlKeyRing, type SqlKeyRing } from '../../core/artifacts/sql-key-ring.ts';
+import { keysDir, loadNodeKek, syncDir } from './fs-kek.ts';
 
-async function writeKey(dir: string, key: StoredKey): Promise<void> {
-  const tmp = join(dir, `.${key.kid}.tmp`);
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.chmod(0o600);
-    await fh.writeFile(`${JSON.stringify(key)}\n`);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, join(dir, `${key.kid}.json`));
+export interface LegacyKeyFiles {
+  keys: StoredKey[];
+  paths: string[];
 }
 
-async function loadKey(path: string): Promise<LoadedKey> {
-  const st = await stat(path);
-  if ((st.mode & 0o077) !== 0) {
-    throw new Error(`Signing key ${path} is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it.`);
-  }
-  const parsed = JSON.parse(await readFile(path, 'utf8')) as StoredKey;
-  if (!isValidKid(parsed.kid)) throw new Error(`Signing key ${path} has an invalid kid.`);
-  return importStoredKey(parsed);
+/** The `<kid>.json` key files of `dir`, refused if group/other-readable. */
+export async function readLegacyKeyFiles(dir: string): Promise<LegacyKeyFiles> {
+  const names = (await readdir(dir)).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
+  const paths = names.map((f) => join(dir, f));
+  const keys = await Promise.all(
+    paths.map(async (path) => {
+      const st = await stat(path);
+      if ((st.mode & 0o077) !== 0) {
+        throw new Error(`Signing key ${path} is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it.`);
+      }
+      const parsed = JSON.parse(await readFile(path, 'utf8')) as StoredKey;
+      if (!isValidKid(parsed.kid)) throw new Error(`Signing key ${path} has an invalid kid.`);
+      return parsed;
+    }),
+  );
+  return { keys, paths };
 }
 
-/** Opens (or creates) the key ring under `dataDir`. @example const ring = await openFsKeyRing('.regate') */
-export async function openFsKeyRing(dataDir: string, opts: { clock?: Clock } = {}): Promise<RotatingKeyRing> {
-  const clock = opts.clock ?? systemClock;
-  const dir = join(dataDir, 'keys');
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
-  const loaded = await Promise.all(files.map((f) => loadKey(join(dir, f))));
-  if (loaded.length === 0) {
-    const key = await generateStoredKey(clock.now());
-    await writeKey(dir, key);
-    loaded.push(await importStoredKey(key));
+/**
+ * Opens the shared ring for a data directory over its database (migrations applied), importing legacy key
+ * files into an empty table. @example const ring = await openNodeKeyRing(db, '.regate', { env: process.env })
+ */
+export async function openNodeKeyRing(
+  db: SqlDb,
+  dataDir: string,
+  opts: { clock?: Clock; env?: Record<string, string | undefined> } = {},
+): Promise<SqlKeyRing> {
+  const kek = await loadNodeKek(dataDir, opts.env ?? {});
+  const dir = await keysDir(dataDir);
+  const legacy = await readLegacyKeyFiles(dir);
+  const ring = await openSqlKeyRing(db, opts.clock ?? systemClock, kek, legacy.keys.length ? { initialKeys: legacy.keys } : {});
+  if (legacy.paths.length > 0) {
+    // Committed in the table (by this instance or another): the plaintext copies go.
+    for (const p of legacy.paths) await rm(p, { force: true });
+    await syncDir(dir);
   }
-  const set = new KeySet(loaded);
-  // A crash between writing a new key and deleting the oldest can leave three files: finish the rotation.
-  for (const kid of set.dropped) await rm(join(dir, `${kid}.json`), { force: true });
-
-  return {
-    current: () => set.current(),
-    publicKey: (kid) => set.publicKey(kid),
-    kids: () => set.kids(),
-    async rotate() {
-      const stored = await generateStoredKey(clock.now());
-      const key = await importStoredKey(stored);
-      await writeKey(dir, stored);
-      for (const kid of set.add(key)) await rm(join(dir, `${kid}.json`), { force: true });
-      return key.kid;
-    },
-    async remove(kid) {
-      if (!isValidKid(kid)) return;
-      if (set.remove(kid)) await rm(join(dir, `${kid}.json`), { force: true });
-    },
-  };
+  return ring;
 }

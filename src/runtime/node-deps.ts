@@ -18,12 +18,12 @@ import { nodeResponder } from './node-body.ts';
 import { FsObjectStore } from '../adapters/fs/fs-object-store.ts';
 import { MemoryObjectStore } from '../adapters/memory/memory-object-store.ts';
 import { createLruCache } from '../adapters/lru/lru-cache.ts';
-import { createMemoryKeyRing } from '../adapters/memory/memory-key-ring.ts';
-import { openFsKeyRing } from '../adapters/fs/fs-key-ring.ts';
+import { openNodeKeyRing } from '../adapters/fs/fs-key-ring.ts';
 import { createDeps } from '../http/deps.ts';
 import { nodeCryptoOps } from './node-crypto.ts';
 import { systemTimers, type Timers } from '../core/timers.ts';
-import type { RotatingKeyRing, SharedKeyRing } from '../core/artifacts/key-ring.ts';
+import { openSqlKeyRing, type SqlKeyRing } from '../core/artifacts/sql-key-ring.ts';
+import { ephemeralKek, kekFromEnv } from '../core/artifacts/kek.ts';
 import type { DownloadLimits } from '../core/artifacts/download-limits.ts';
 import type { BatchingAuditOptions } from '../core/audit.ts';
 
@@ -48,12 +48,7 @@ export interface NodeDepsOptions {
   audit?: BatchingAuditOptions;
 }
 
-/** A ring private to this process: nothing to reload. */
-function unshared(ring: RotatingKeyRing): SharedKeyRing {
-  return Object.assign(ring, { refresh: async () => {} });
-}
-
-export async function createNodeDeps(opts: NodeDepsOptions): Promise<{ deps: Deps; boot: BootstrapResult; db: SqliteDb }> {
+export async function createNodeDeps(opts: NodeDepsOptions): Promise<{ deps: Deps; boot: BootstrapResult; db: SqliteDb; keyRing: SqlKeyRing }> {
   const env = opts.env ?? {};
   const clock = opts.clock ?? systemClock;
   const config = parseConfig(env);
@@ -67,7 +62,12 @@ export async function createNodeDeps(opts: NodeDepsOptions): Promise<{ deps: Dep
   const boot = await bootstrap(db, clock, env.REGATE_ADMIN_TOKEN !== undefined ? { adminToken: env.REGATE_ADMIN_TOKEN } : {});
   // The embedded default: artifacts in <dataDir>/artifacts; in memory when the database is.
   const objectStore = opts.dataDir === ':memory:' ? new MemoryObjectStore({ clock }) : new FsObjectStore(join(opts.dataDir, 'artifacts'));
-  const keyRing = unshared(opts.dataDir === ':memory:' ? await createMemoryKeyRing({ clock }) : await openFsKeyRing(opts.dataDir, { clock }));
+  // Signing keys in the database, shared by every instance over it; sealed with the KEK (an in-memory database
+  // gets a random one unless REGATE_KEY_ENCRYPTION_KEY is set).
+  const keyRing =
+    opts.dataDir === ':memory:'
+      ? await openSqlKeyRing(db, clock, (await kekFromEnv(env)) ?? (await ephemeralKek()))
+      : await openNodeKeyRing(db, opts.dataDir, { clock, env });
   const deps = createDeps({
     db,
     clock,
@@ -84,5 +84,5 @@ export async function createNodeDeps(opts: NodeDepsOptions): Promise<{ deps: Dep
     // Download bodies go straight from the fs stream into the socket (falls back to web streams in-process).
     respondObject: nodeResponder(),
   });
-  return { deps, boot, db };
+  return { deps, boot, db, keyRing };
 }

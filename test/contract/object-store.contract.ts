@@ -185,6 +185,48 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
         expect(await s.head('dst/x')).toBeNull();
       }));
 
+    it('a copy keeps its bytes and ETag when the source is replaced or deleted, and vice versa', () =>
+      withStore(async (s) => {
+        const original = pattern(70_000, 3);
+        await put(s, 'up/model.bin', original);
+        const copy = await s.copy('up/model.bin', 'reg/model.bin');
+        // Adapters that share storage (a hard link, a shared buffer) must still behave like a byte copy.
+        const replaced = pattern(70_000, 4);
+        const newSource = await put(s, 'up/model.bin', replaced);
+        expect(newSource.etag).not.toBe(copy.etag);
+        const got = await getBytes(s, 'reg/model.bin');
+        expect(equalBytes(got.bytes, original)).toBe(true);
+        expect(got.meta.etag).toBe(copy.etag);
+        expect(await s.head('reg/model.bin')).toEqual(copy);
+        expect(equalBytes((await getBytes(s, 'up/model.bin')).bytes, replaced)).toBe(true);
+        await s.delete('up/model.bin');
+        expect(equalBytes((await getBytes(s, 'reg/model.bin')).bytes, original)).toBe(true);
+        // A put over the copy leaves the source alone.
+        await put(s, 'up/again.bin', original);
+        await s.copy('up/again.bin', 'reg/again.bin');
+        await put(s, 'reg/again.bin', replaced);
+        expect(equalBytes((await getBytes(s, 'up/again.bin')).bytes, original)).toBe(true);
+        expect(equalBytes((await getBytes(s, 'reg/again.bin')).bytes, replaced)).toBe(true);
+      }));
+
+    it('copy replaces an existing destination, copies onto itself, and refuses missing sources without a trace', () =>
+      withStore(async (s) => {
+        await put(s, 'a/src', text('new bytes'));
+        await put(s, 'a/dst', text('old'));
+        const meta = await s.copy('a/src', 'a/dst');
+        expect(meta.size).toBe(9);
+        expect(new TextDecoder().decode((await getBytes(s, 'a/dst')).bytes)).toBe('new bytes');
+        // Again onto the same destination (already the same object), and onto itself.
+        expect((await s.copy('a/src', 'a/dst')).size).toBe(9);
+        expect((await s.copy('a/src', 'a/src')).size).toBe(9);
+        expect(new TextDecoder().decode((await getBytes(s, 'a/src')).bytes)).toBe('new bytes');
+        expect(await kindOf(s.copy('a/missing', 'a/dst'))).toBe('not_found');
+        expect(new TextDecoder().decode((await getBytes(s, 'a/dst')).bytes)).toBe('new bytes');
+        expect(await kindOf(s.copy('a', 'b/x'))).toBe('not_found');
+        expect(await s.head('b/x')).toBeNull();
+        expect((await s.list('')).objects.map((o) => o.key)).toEqual(['a/dst', 'a/src']);
+      }));
+
     it('stores empty objects', () =>
       withStore(async (s) => {
         const meta = await s.put('empty', streamOf(new Uint8Array(0)));

@@ -10,17 +10,24 @@
  * - `put` streams into `<root>/.regate-tmp/<random>` and renames over the target: readers see the old file or
  *   the complete new one, and a failed or aborted upload leaves no object (the temp file is removed).
  *   `.regate-tmp` is therefore not a usable key prefix.
- * - ETag: the quoted hex of (inode, size, mtime in ns) from a bigint `fstat`. Every put and copy writes a new
- *   file (a new inode) and in-place edits are not part of this store's contract, so the tag changes whenever
- *   the bytes do. Reusing a freed inode with the same size and the same nanosecond mtime is the only collision.
+ * - ETag: the quoted hex of (inode, size, mtime in ns) from a bigint `fstat`. Every put writes a new file (a
+ *   new inode) and in-place edits are not part of this store's contract, so the tag changes whenever the bytes
+ *   do. Reusing a freed inode with the same size and the same nanosecond mtime is the only collision.
  *   A content hash would need a second file per object and a full read on every put; this needs neither.
+ * - `copy` is a hard link (no bytes written): linked to a temp name, then renamed over the destination, so it
+ *   is as atomic as a put. Source and copy are then one inode, so they share size, mtime and ETag (the copy's
+ *   lastModified is the source's). That is still a strong ETag: bytes only change by a put, which gives that
+ *   key a new inode and a new tag and leaves every other link, and its tag, as it was. Where the filesystem
+ *   cannot link (EXDEV, EPERM, ENOTSUP, EMLINK), it falls back to a byte copy, a new inode with its own tag.
  * - Reads open the file once, check `ifMatch` against that handle's `fstat`, and stream from the same handle
  *   (`createReadStream({start, end, highWaterMark: 1 MiB})`: performance-notes §2.1, worth 3–4× over 64 KiB),
- *   so a concurrent replace can never mix versions. Cancelling the web stream destroys the Node stream, which
- *   closes the handle.
+ *   so a concurrent replace can never mix versions. The bytes take the form the consumer asks for: read straight
+ *   from the handle into the caller's buffers (`byteSource()`, what the Node entry uses), a read stream
+ *   (`nodeStream()`), or that stream wrapped by `Readable.toWeb` when `body` is read (that wrapper copies every
+ *   chunk: performance-notes §1.7). Reading to the end, giving the form up or `release()` closes the handle.
  */
 import { constants, type BigIntStats } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
@@ -36,10 +43,15 @@ import {
   type ObjectMeta,
   type ObjectStore,
   type PutOptions,
+  type ByteRange,
+  type ByteSource,
+  webGetResult,
 } from '../../core/storage/object-store.ts';
 
 export const READ_HIGH_WATER_MARK = 1024 * 1024;
 const TMP_DIR = '.regate-tmp';
+/** errno values of a filesystem (or a source) that cannot be hard-linked: `copy` then copies the bytes. */
+const LINK_REFUSED = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
 
 export interface FsObjectStoreOptions {
   /** fsync each object before it becomes visible (default true; tests on tmpfs may turn it off). */
@@ -72,6 +84,126 @@ function storageError(err: unknown, what: string): StorageError {
   return new StorageError('internal', `${what}: ${code ?? 'failed'}.`, { cause: err });
 }
 
+/**
+ * A byte range of an open file read into the caller's buffers (`FileHandle.read` at explicit positions, so
+ * nothing is allocated per chunk). Reading the last byte, closing it, or aborting `signal` closes the handle;
+ * a read still running finishes first (FileHandle defers the close), later reads fail.
+ */
+class FileRangeSource implements ByteSource {
+  readonly #fh: FileHandle;
+  #pos: number;
+  readonly #end: number; // exclusive
+  readonly #signal: AbortSignal | undefined;
+  readonly #onClosed: () => void;
+  #closing: Promise<void> | undefined;
+  readonly #onAbort = () => void this.close();
+
+  constructor(fh: FileHandle, start: number, end: number, signal: AbortSignal | undefined, onClosed: () => void) {
+    this.#fh = fh;
+    this.#pos = start;
+    this.#end = end + 1;
+    this.#signal = signal;
+    this.#onClosed = onClosed;
+    if (signal?.aborted) void this.close();
+    else signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  async read(into: Uint8Array): Promise<number> {
+    const n = Math.min(into.byteLength, this.#end - this.#pos);
+    if (n <= 0) return 0;
+    if (this.#closing) throw new StorageError('internal', 'Read after close.');
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await this.#fh.read(into, 0, n, this.#pos));
+    } catch (err) {
+      throw storageError(err, 'Read');
+    }
+    this.#pos += bytesRead;
+    // The last byte is out: let the handle go at once (a later close() is a no-op).
+    if (this.#pos >= this.#end) void this.close();
+    return bytesRead;
+  }
+
+  close(): Promise<void> {
+    return (this.#closing ??= (async () => {
+      this.#signal?.removeEventListener('abort', this.#onAbort);
+      await this.#fh.close().catch(() => {});
+      this.#onClosed();
+    })());
+  }
+}
+
+/**
+ * A GetResult over an open file and a range of it. Each form is made only when taken: `byteSource()` reads
+ * the handle directly, `nodeStream()` is a `createReadStream` over it, `body` that stream behind
+ * `Readable.toWeb`. The first form taken wins; `release()` closes whatever holds the handle.
+ */
+function fileResult(
+  fields: { meta: ObjectMeta; length: number; range?: ByteRange },
+  fh: FileHandle,
+  start: number,
+  end: number,
+  signal: AbortSignal | undefined,
+  onClosed: () => void,
+): GetResult {
+  let taken: 'body' | 'nodeStream' | 'byteSource' | 'released' | undefined;
+  let stream: Readable | undefined;
+  let source: FileRangeSource | undefined;
+  let body: ReadableStream<Uint8Array> | undefined;
+  let closedOnce = false;
+  const closed = () => {
+    if (closedOnce) return;
+    closedOnce = true;
+    onClosed();
+  };
+  const openStream = () => {
+    const s = fh.createReadStream({
+      start,
+      end,
+      highWaterMark: READ_HIGH_WATER_MARK,
+      autoClose: true,
+      ...(signal ? { signal } : {}),
+    });
+    s.once('close', closed);
+    return (stream = s);
+  };
+  return {
+    ...fields,
+    get body() {
+      if (body) return body;
+      if (taken) throw new Error(`The bytes of this read were already taken (${taken}).`);
+      taken = 'body';
+      return (body = Readable.toWeb(openStream()) as unknown as ReadableStream<Uint8Array>);
+    },
+    nodeStream: () => {
+      if (taken) return undefined;
+      taken = 'nodeStream';
+      return openStream();
+    },
+    byteSource: () => {
+      if (taken) return undefined;
+      taken = 'byteSource';
+      return (source = new FileRangeSource(fh, start, end, signal, closed));
+    },
+    release: async () => {
+      if (taken === 'released') return;
+      taken = 'released';
+      if (source) return source.close();
+      const s = stream;
+      if (s) {
+        if (s.closed) return;
+        await new Promise<void>((resolve) => {
+          s.once('close', () => resolve());
+          s.destroy();
+        });
+        return;
+      }
+      await fh.close().catch(() => {});
+      closed();
+    },
+  };
+}
+
 export class FsObjectStore implements ObjectStore {
   readonly root: string;
   readonly #durable: boolean;
@@ -82,7 +214,7 @@ export class FsObjectStore implements ObjectStore {
     this.#durable = opts.durable ?? true;
   }
 
-  /** File handles currently held by read streams (for leak tests). */
+  /** File handles currently held by reads, whatever form their bytes take (for leak tests). */
   get openReads(): number {
     return this.#openReads;
   }
@@ -142,20 +274,11 @@ export class FsObjectStore implements ObjectStore {
     const length = end - start + 1;
     if (length === 0) {
       await fh.close().catch(() => {});
-      const empty = new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-      return { meta, body: empty, length };
+      return webGetResult({ meta, length }, () => new ReadableStream<Uint8Array>({ start: (c) => c.close() }));
     }
-    const nodeStream = fh.createReadStream({
-      start,
-      end,
-      highWaterMark: READ_HIGH_WATER_MARK,
-      autoClose: true,
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+    // The handle stays open (counted) until the bytes are read, given up or released, whichever form they take.
     this.#openReads++;
-    nodeStream.once('close', () => this.#openReads--);
-    const body = Readable.toWeb(nodeStream) as unknown as ReadableStream<Uint8Array>;
-    return { meta, body, length, ...(range ? { range } : {}) };
+    return fileResult({ meta, length, ...(range ? { range } : {}) }, fh, start, end, opts.signal, () => this.#openReads--);
   }
 
   async put(key: string, body: ReadableStream<Uint8Array>, opts: PutOptions = {}): Promise<ObjectMeta> {
@@ -257,7 +380,35 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async copy(srcKey: string, dstKey: string): Promise<ObjectMeta> {
-    this.#path(dstKey);
+    const src = this.#path(srcKey);
+    const dst = this.#path(dstKey);
+    const tmpDir = join(this.root, TMP_DIR);
+    const tmp = join(tmpDir, randomBytes(12).toString('hex'));
+    try {
+      await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+      await link(src, tmp);
+    } catch (err) {
+      if (LINK_REFUSED.has(errno(err) ?? '')) return this.#copyBytes(srcKey, dstKey);
+      throw storageError(err, 'Copy');
+    }
+    try {
+      // link() does not follow a final symlink: accept only a regular file, as reads do with O_NOFOLLOW.
+      const st = await lstat(tmp, { bigint: true });
+      if (!st.isFile()) throw new StorageError('not_found', 'Not a file.');
+      await mkdir(join(dst, '..'), { recursive: true, mode: 0o700 });
+      await rename(tmp, dst);
+      return metaOf(dstKey, st);
+    } catch (err) {
+      throw storageError(err, 'Copy');
+    } finally {
+      // Also after a rename that succeeded: renaming onto another link of the same inode (a copy onto itself,
+      // or onto an earlier copy of the same object) succeeds and leaves the temp name in place.
+      await rm(tmp, { force: true }).catch(() => {});
+    }
+  }
+
+  /** The fallback where hard links are refused: the bytes, through `put` (a new inode). */
+  async #copyBytes(srcKey: string, dstKey: string): Promise<ObjectMeta> {
     const { fh } = await this.#openFile(srcKey);
     const stream = fh.createReadStream({ highWaterMark: READ_HIGH_WATER_MARK, autoClose: true });
     return this.put(dstKey, Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>);

@@ -1,8 +1,8 @@
 /**
  * @module memory-object-store
  * The in-memory ObjectStore twin for fast tests. ETags are the quoted SHA-256 of the bytes (a true content
- * hash); bodies are pull-based streams that hand out `chunkSize` slices only when the reader asks, so tests can
- * count how far ahead of the consumer a reader runs.
+ * hash); bodies are pull-based streams, made when first read, that hand out `chunkSize` slices only when the
+ * reader asks, so tests can count how far ahead of the consumer a reader runs. No native stream: runtimes use `body`.
  */
 import type { Clock } from '../../core/ports.ts';
 import { systemClock } from '../../core/clock.ts';
@@ -18,6 +18,7 @@ import {
   type ObjectMeta,
   type ObjectStore,
   type PutOptions,
+  webGetResult,
 } from '../../core/storage/object-store.ts';
 
 interface Entry {
@@ -100,8 +101,11 @@ export class MemoryObjectStore implements ObjectStore {
     const range = opts.range ? clampRange(opts.range, e.meta.size) : undefined;
     const start = range?.start ?? 0;
     const end = range?.end ?? e.meta.size - 1;
-    const body = sliceStream(e.bytes, start, end, this.#chunkSize, opts.signal);
-    return { meta: { ...e.meta }, body, length: end - start + 1, ...(range ? { range } : {}) };
+    const { bytes } = e;
+    const chunkSize = this.#chunkSize;
+    return webGetResult({ meta: { ...e.meta }, length: end - start + 1, ...(range ? { range } : {}) }, () =>
+      sliceStream(bytes, start, end, chunkSize, opts.signal),
+    );
   }
 
   async put(key: string, body: ReadableStream<Uint8Array>, opts: PutOptions = {}): Promise<ObjectMeta> {
@@ -151,6 +155,10 @@ export class MemoryObjectStore implements ObjectStore {
     assertKey(dstKey);
     const e = this.#objects.get(srcKey);
     if (!e) throw new StorageError('not_found', `No object ${srcKey}.`);
-    return this.putBytes(dstKey, e.bytes);
+    // Shares the bytes (and so the content ETag): stored arrays are never written to, since puts store a
+    // fresh array and reads hand out slices.
+    const meta: ObjectMeta = { key: dstKey, size: e.meta.size, etag: e.meta.etag, lastModified: Math.floor(this.#clock.now()) };
+    this.#objects.set(dstKey, { bytes: e.bytes, meta });
+    return { ...meta };
   }
 }

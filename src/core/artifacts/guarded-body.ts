@@ -3,12 +3,16 @@
  * The response body of a download: a pull-based stream over the storage body that
  * - reads from storage only when the client reads (highWaterMark 0: memory stays flat with slow clients, T21);
  * - delivers exactly the declared Content-Length: an upstream that ends early, sends too much, errors, or
- *   goes quiet longer than the idle budget makes this stream *error*, so the runtime aborts the connection
- *   instead of ending a short body cleanly (range-and-signing finding 3, T13, T19);
+ *   keeps a read waiting longer than the idle budget makes this stream *error*, so the runtime aborts the
+ *   connection instead of ending a short body cleanly (range-and-signing finding 3, T13, T19);
  * - cancels the storage read when the client goes away (T20).
- * It is a plain ReadableStream with one read per pull, not a TransformStream (performance-notes §2.6).
+ * It is a plain ReadableStream with one read per pull, not a TransformStream (performance-notes §2.6). The idle
+ * budget is one timer per body, re-armed only when it fires: a read records when it started waiting, and the
+ * timer compares that with the time (no timer or extra promise per chunk). Time spent waiting for the *client*
+ * (no pull pending) does not count. The Node entry has twins of this guard that write to the socket itself, from
+ * a byte source or a Node stream (src/runtime/node-body.ts); all keep the same outcomes.
  */
-import type { Timers } from '../timers.ts';
+import type { TimerHandle, Timers } from '../timers.ts';
 
 export type StreamOutcome = 'complete' | 'client_abort' | 'upstream_error' | 'upstream_stall' | 'upstream_short' | 'upstream_long';
 
@@ -33,59 +37,119 @@ export class DownloadAborted extends Error {
   }
 }
 
+/**
+ * The time on the clock `timers` run on, in ms: a Timers that tells its own time (`now()`, as the manual test
+ * scheduler does) is asked; the runtime's timers run on the monotonic clock, `performance.now()`.
+ */
+export function timersClock(timers: Timers): () => number {
+  const own = (timers as Timers & { now?: unknown }).now;
+  if (typeof own === 'function') return () => (own as () => number).call(timers);
+  return () => performance.now();
+}
+
+/**
+ * One idle budget: `waiting()` when a read from storage starts waiting, `progress()` when it is answered;
+ * `onStall` runs (once) when a read has waited `idleMs`. Its one timer is armed by the first wait after it last
+ * fired and re-armed only when it fires, never per chunk; per chunk it costs a clock read.
+ */
+export interface IdleWatch {
+  /** A storage read starts waiting now. */
+  waiting(): void;
+  /** No storage read is waiting (a chunk arrived, or the client is the one to wait for). */
+  progress(): void;
+  stop(): void;
+}
+
+export function idleWatch(timers: Timers, idleMs: number, onStall: () => void): IdleWatch {
+  const now = timersClock(timers);
+  let since = -1; // when the pending storage read started waiting; -1 while none is
+  let timer: TimerHandle | undefined;
+  let stopped = false;
+  const fire = () => {
+    timer = undefined;
+    if (stopped || since < 0) return; // nothing waiting: the next wait arms it again
+    const quiet = now() - since;
+    if (quiet >= idleMs) {
+      stopped = true;
+      onStall();
+      return;
+    }
+    timer = timers.setTimeout(fire, idleMs - quiet);
+  };
+  return {
+    waiting() {
+      if (stopped) return;
+      since = now();
+      if (timer === undefined) timer = timers.setTimeout(fire, idleMs);
+    },
+    progress() {
+      since = -1;
+    },
+    stop() {
+      stopped = true;
+      if (timer !== undefined) timers.clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
+
 /** @example new Response(guardBody(result.body, { expected: 5, idleMs: 8000, timers, abortUpstream })) */
 export function guardBody(source: ReadableStream<Uint8Array>, o: GuardOptions): ReadableStream<Uint8Array> {
   const reader = source.getReader();
   let sent = 0;
   let ended = false;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
   const end = (outcome: StreamOutcome) => {
     if (ended) return false;
     ended = true;
+    idle.stop();
     o.onEnd?.(outcome, sent);
     return true;
   };
-  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, outcome: StreamOutcome, cause?: unknown) => {
+  const fail = (outcome: StreamOutcome, cause?: unknown) => {
+    if (ended) return;
     const err = new DownloadAborted(outcome, cause);
     o.abortUpstream(err);
+    // Cancelling settles a read still waiting (done), so its pull returns without touching the controller.
     reader.cancel(err).catch(() => {});
     controller.error(err);
     end(outcome);
   };
+  const idle = idleWatch(o.timers, o.idleMs, () => fail('upstream_stall'));
 
   return new ReadableStream<Uint8Array>(
     {
-      async pull(controller) {
+      start(c) {
+        controller = c;
+      },
+      async pull(c) {
         // Loop until something is enqueued or the stream is settled: a pull that returns without either
         // would never be called again (WHATWG Streams only re-pulls after a new read request).
         for (;;) {
-          let timer: unknown;
-          const idle = new Promise<'idle'>((resolve) => {
-            timer = o.timers.setTimeout(() => resolve('idle'), o.idleMs);
-          });
-          let r: ReadableStreamReadResult<Uint8Array> | 'idle';
+          let r: ReadableStreamReadResult<Uint8Array>;
+          idle.waiting();
           try {
-            r = await Promise.race([reader.read(), idle]);
+            r = await reader.read();
           } catch (err) {
-            return fail(controller, 'upstream_error', err);
+            return fail('upstream_error', err);
           } finally {
-            o.timers.clearTimeout(timer);
+            idle.progress();
           }
           if (ended) return;
-          if (r === 'idle') return fail(controller, 'upstream_stall');
           if (r.done) {
-            if (sent !== o.expected) return fail(controller, 'upstream_short');
-            controller.close();
+            if (sent !== o.expected) return fail('upstream_short');
+            c.close();
             end('complete');
             return;
           }
           const n = r.value.byteLength;
           if (n === 0) continue;
-          if (sent + n > o.expected) return fail(controller, 'upstream_long');
+          if (sent + n > o.expected) return fail('upstream_long');
           sent += n;
-          controller.enqueue(r.value);
+          c.enqueue(r.value);
           if (sent === o.expected) {
             // All declared bytes are out: finish now and release the storage read.
-            controller.close();
+            c.close();
             reader.cancel().catch(() => {});
             end('complete');
           }

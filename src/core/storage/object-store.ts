@@ -39,14 +39,68 @@ export interface GetOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Bytes read into the caller's own buffers (a "bring your own buffer" read), one read at a time. A consumer that
+ * reuses a few buffers allocates nothing per chunk, where a stream allocates a fresh buffer per read (page
+ * faults, copies into cold memory, garbage collection): on Node that is the difference between a file pipe and
+ * serving at nginx's speed with less memory (bench/memory/stream-1gib.ts).
+ */
+export interface ByteSource {
+  /** Reads the next bytes into `into` (at most `into.byteLength`); resolves 0 at the end. */
+  read(into: Uint8Array): Promise<number>;
+  /** Stops reading and releases the handle; idempotent, never rejects. A read in progress may still settle. */
+  close(): Promise<void>;
+}
+
+/**
+ * An open read. Its bytes are taken **once**, in one of these forms, and only when asked for, so nobody pays for
+ * a form that is not used:
+ * - `body`, a web stream made on first access (a getter: do not spread a GetResult, that would make it);
+ * - `byteSource()`, where the adapter can read into the caller's buffers (files);
+ * - `nodeStream()`, where the adapter has one, the runtime's own stream (on Node a `node:stream` Readable).
+ * A runtime entry writes the last two to its socket without a web stream in between (src/runtime/node-body.ts).
+ * Whoever takes the bytes must read them to the end or give them up (cancel `body`, close the source, destroy
+ * the Node stream, or call `release()`), so the adapter closes its file handle or socket. `release()` also works
+ * when no form was taken (a result that is refused or arrives too late) and never makes a web stream.
+ */
 export interface GetResult {
   meta: ObjectMeta;
-  /** The bytes; cancel it if you stop reading, so the adapter releases its file handle or socket. */
-  body: ReadableStream<Uint8Array>;
+  /** The bytes as a web stream, made on first access and the same stream on every later access. */
+  readonly body: ReadableStream<Uint8Array>;
+  /** The bytes read into the caller's buffers, or undefined once another form was taken. */
+  byteSource?: () => ByteSource | undefined;
+  /** The bytes as the runtime's native stream, or undefined once another form was taken. */
+  nodeStream?: () => unknown;
+  /** Gives the bytes up without reading them (whichever form was taken, or none); idempotent, never throws. */
+  release(reason?: unknown): Promise<void>;
   /** The range the body holds, present iff a range was served (the upstream's Content-Range). */
   range?: ByteRange;
   /** How many bytes the body announces (the upstream's Content-Length). */
   length: number;
+}
+
+/**
+ * A GetResult over a web stream made only when `body` is first read (adapters without a native stream).
+ * @example return webGetResult({ meta, length }, () => sliceStream(bytes, start, end))
+ */
+export function webGetResult(
+  fields: { meta: ObjectMeta; length: number; range?: ByteRange },
+  open: () => ReadableStream<Uint8Array>,
+): GetResult {
+  let body: ReadableStream<Uint8Array> | undefined;
+  let released = false;
+  return {
+    ...fields,
+    get body() {
+      return (body ??= open());
+    },
+    async release(reason?: unknown) {
+      if (released) return;
+      released = true;
+      // An untaken body holds nothing yet; a taken one is cancelled (a locked one belongs to its reader).
+      if (body && !body.locked) await body.cancel(reason).catch(() => {});
+    },
+  };
 }
 
 export interface PutOptions {

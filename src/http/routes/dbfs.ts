@@ -13,7 +13,7 @@ import { GatewayError, Refusal, denied, invalid } from '../../core/errors.ts';
 import { parseDbfsPath, MANAGED_PREFIX, type DbfsTarget } from '../../core/artifacts/dbfs-path.ts';
 import { SUPPORTED_WAY } from '../../core/artifacts/artifact-path.ts';
 import { putUpload, uploadAt, uploadsUnder } from '../../core/artifacts/uploads.ts';
-import { artifactAt, artifactsUnder, directChildren } from '../../core/artifacts/managed.ts';
+import { artifactAt, directChildren, listDirectory } from '../../core/artifacts/managed.ts';
 import { noSuchPath, readableVersionByStorage } from '../../core/artifacts/storage-access.ts';
 import { readAll, toBase64 } from '../../core/artifacts/bytes.ts';
 import type { ObjectStore } from '../../core/storage/object-store.ts';
@@ -59,11 +59,12 @@ async function resolve(c: Ctx, t: DbfsTarget): Promise<{ file: FileInfo | null; 
     const under = await uploadsUnder(db, me.id, dir);
     if (under.length === 0) return null;
     const rel = under.map((u) => ({ path: u.path.slice(dir.length + 1), size: u.size, at: u.created_at }));
+    const at = new Map(rel.map((r) => [r.path, r.at]));
     const children = directChildren(rel, '').map((e) => ({
       path: `${dir}/${e.path}`,
       is_dir: e.isDir,
       file_size: e.size ?? 0,
-      modification_time: e.isDir ? 0 : rel.find((r) => r.path === e.path)!.at,
+      modification_time: e.isDir ? 0 : at.get(e.path)!,
     }));
     return { file: null, children };
   }
@@ -84,13 +85,11 @@ async function resolve(c: Ctx, t: DbfsTarget): Promise<{ file: FileInfo | null; 
     file_size: size,
     modification_time: at,
   });
-  if (rel !== '') {
-    const file = await artifactAt(db, t.storageId, rel);
-    if (file) return { file: toInfo(file.path, false, file.size, file.last_modified), children: null };
-  }
-  const files = await artifactsUnder(db, t.storageId, rel);
-  if (files.length === 0 && rel !== '') return null;
-  const children = directChildren(files, rel).map((e) => toInfo(e.path, e.isDir, e.size ?? 0, e.isDir ? readable.version.created_at : files.find((f) => f.path === e.path)!.last_modified));
+  // One statement: the file `rel` names, or the entries of that one directory (not the files below it).
+  const listing = await listDirectory(db, t.storageId, rel);
+  if (listing.file) return { file: toInfo(listing.file.path, false, listing.file.size ?? 0, listing.file.lastModified ?? 0), children: null };
+  if (listing.entries.length === 0 && rel !== '') return null;
+  const children = listing.entries.map((e) => toInfo(e.path, e.isDir, e.size ?? 0, e.lastModified ?? readable.version.created_at));
   return { file: null, children };
 }
 

@@ -55,9 +55,15 @@ export const PUMP_CHUNK = 1024 * 1024;
 /** Idle buffers kept for reuse across responses (each response holds at most two while it runs). */
 const POOL_MAX = 16;
 const pool: Buffer[] = [];
-const takeBuffer = (): Buffer => pool.pop() ?? Buffer.allocUnsafeSlow(PUMP_CHUNK);
+/** Below this many bytes left, a response reads into a buffer of just that size (small ranges, small files). */
+const SMALL = 64 * 1024;
+/**
+ * A buffer for the next read of a response with `left` bytes to go. Small ones come from Node's shared slab
+ * (`allocUnsafe`), so a 1-byte range does not take (or, under concurrency, allocate) a 1 MiB buffer.
+ */
+const takeBuffer = (left: number): Buffer => (left < SMALL ? Buffer.allocUnsafe(left) : (pool.pop() ?? Buffer.allocUnsafeSlow(PUMP_CHUNK)));
 const giveBuffer = (b: Buffer): void => {
-  if (pool.length < POOL_MAX) pool.push(b);
+  if (b.length === PUMP_CHUNK && pool.length < POOL_MAX) pool.push(b);
 };
 
 /** The client left before the response started: nothing to write, release the source. */
@@ -104,7 +110,7 @@ export function pumpGuarded(source: ByteSource, res: ServerResponse, reply: Obje
 
   const next = (): void => {
     if (state !== 'streaming' || reading || blocked) return;
-    const buf = takeBuffer();
+    const buf = takeBuffer(expected - sent);
     const want = Math.min(buf.length, expected - sent);
     reading = true;
     idle.waiting();

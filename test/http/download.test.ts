@@ -336,17 +336,20 @@ describe('T27 leakage', () => {
     }
     expect(answers.map((a) => a.status)).toEqual([200, 206, 416, 403, 405, 502, 401]);
     const logs = JSON.stringify(s.logLines);
-    expect(s.logLines.length).toBeGreaterThanOrEqual(6);
+    expect(s.logLines.length).toBeGreaterThanOrEqual(4);
     expect(logs).not.toContain(s.token);
     expect(logs).not.toContain(s.token.split('.')[2]);
-    expect(s.logLines.find((l) => l.event === 'artifact_download')?.fields).toMatchObject({
+    expect(s.logLines.find((l) => l.event === 'artifact_download_refused')?.fields).toMatchObject({
       jti: s.claims.jti,
       principal: '4242',
       modelId: MID,
       version: '1',
       path: P,
-      status: 200,
     });
+    await s.h.deps.audit.flush();
+    const audit = JSON.stringify(await s.h.db.prepare("SELECT * FROM audit WHERE action = 'download'").all());
+    expect(audit).toContain(`jti=${s.claims.jti}`);
+    expect(audit).not.toContain(s.token.split('.')[2]);
   });
 
 });

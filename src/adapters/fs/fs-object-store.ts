@@ -26,12 +26,13 @@
  *   (`nodeStream()`), or that stream wrapped by `Readable.toWeb` when `body` is read (that wrapper copies every
  *   chunk: performance-notes §1.7). Reading to the end, giving the form up or `release()` closes the handle.
  */
-import { constants, type BigIntStats } from 'node:fs';
+import { constants, createReadStream, read as fsRead, type BigIntStats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { paginate } from '../../core/storage/listing.ts';
+import { HandleCache, ownLease, type Lease } from './handle-cache.ts';
 import {
   assertKey,
   clampRange,
@@ -56,6 +57,8 @@ const LINK_REFUSED = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK
 export interface FsObjectStoreOptions {
   /** fsync each object before it becomes visible (default true; tests on tmpfs may turn it off). */
   durable?: boolean;
+  /** Bounds of the read-handle cache (handle-cache.ts). */
+  handles?: { max?: number; idleMs?: number };
 }
 
 function etagOf(st: BigIntStats): string {
@@ -90,7 +93,7 @@ function storageError(err: unknown, what: string): StorageError {
  * a read still running finishes first (FileHandle defers the close), later reads fail.
  */
 class FileRangeSource implements ByteSource {
-  readonly #fh: FileHandle;
+  readonly #lease: Lease;
   #pos: number;
   readonly #end: number; // exclusive
   readonly #signal: AbortSignal | undefined;
@@ -98,8 +101,8 @@ class FileRangeSource implements ByteSource {
   #closing: Promise<void> | undefined;
   readonly #onAbort = () => void this.close();
 
-  constructor(fh: FileHandle, start: number, end: number, signal: AbortSignal | undefined, onClosed: () => void) {
-    this.#fh = fh;
+  constructor(lease: Lease, start: number, end: number, signal: AbortSignal | undefined, onClosed: () => void) {
+    this.#lease = lease;
     this.#pos = start;
     this.#end = end + 1;
     this.#signal = signal;
@@ -114,7 +117,7 @@ class FileRangeSource implements ByteSource {
     if (this.#closing) throw new StorageError('internal', 'Read after close.');
     let bytesRead: number;
     try {
-      ({ bytesRead } = await this.#fh.read(into, 0, n, this.#pos));
+      ({ bytesRead } = await this.#lease.fh.read(into, 0, n, this.#pos));
     } catch (err) {
       throw storageError(err, 'Read');
     }
@@ -127,11 +130,14 @@ class FileRangeSource implements ByteSource {
   close(): Promise<void> {
     return (this.#closing ??= (async () => {
       this.#signal?.removeEventListener('abort', this.#onAbort);
-      await this.#fh.close().catch(() => {});
+      await this.#lease.release();
       this.#onClosed();
     })());
   }
 }
+
+/** The fs methods a read stream over a leased fd may use: reads, and a close that leaves the fd to the lease. */
+const LEASED_FD = { read: fsRead, close: (_fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => cb(null) };
 
 /**
  * A GetResult over an open file and a range of it. Each form is made only when taken: `byteSource()` reads
@@ -140,7 +146,7 @@ class FileRangeSource implements ByteSource {
  */
 function fileResult(
   fields: { meta: ObjectMeta; length: number; range?: ByteRange },
-  fh: FileHandle,
+  lease: Lease,
   start: number,
   end: number,
   signal: AbortSignal | undefined,
@@ -157,14 +163,22 @@ function fileResult(
     onClosed();
   };
   const openStream = () => {
-    const s = fh.createReadStream({
+    // The lease decides whether the handle closes (it may be cached for the next read of this ETag). The stream
+    // reads the numeric fd, which the lease keeps open, and never closes it: a read stream closes its fd when it
+    // is destroyed whatever autoClose says, hence the no-op close.
+    const s = createReadStream('', {
+      fd: lease.fh.fd,
+      fs: LEASED_FD,
       start,
       end,
       highWaterMark: READ_HIGH_WATER_MARK,
-      autoClose: true,
+      autoClose: false,
       ...(signal ? { signal } : {}),
     });
-    s.once('close', closed);
+    // Without autoClose a stream read to its end emits 'end' but not 'close': release on whichever comes first.
+    const done = () => void lease.release().finally(closed);
+    s.once('end', done);
+    s.once('close', done);
     return (stream = s);
   };
   return {
@@ -183,7 +197,7 @@ function fileResult(
     byteSource: () => {
       if (taken) return undefined;
       taken = 'byteSource';
-      return (source = new FileRangeSource(fh, start, end, signal, closed));
+      return (source = new FileRangeSource(lease, start, end, signal, closed));
     },
     release: async () => {
       if (taken === 'released') return;
@@ -198,7 +212,7 @@ function fileResult(
         });
         return;
       }
-      await fh.close().catch(() => {});
+      await lease.release();
       closed();
     },
   };
@@ -207,11 +221,23 @@ function fileResult(
 export class FsObjectStore implements ObjectStore {
   readonly root: string;
   readonly #durable: boolean;
+  readonly #handles: HandleCache;
   #openReads = 0;
 
   constructor(root: string, opts: FsObjectStoreOptions = {}) {
     this.root = root;
     this.#durable = opts.durable ?? true;
+    this.#handles = new HandleCache(opts.handles);
+  }
+
+  /** Read handles kept open for reuse (handle-cache.ts), in use or idle. */
+  get cachedHandles(): number {
+    return this.#handles.size;
+  }
+
+  /** Closes the read handles kept for reuse that no read is using. */
+  closeIdleHandles(): void {
+    this.#handles.closeIdle();
   }
 
   /** File handles currently held by reads, whatever form their bytes take (for leak tests). */
@@ -257,8 +283,14 @@ export class FsObjectStore implements ObjectStore {
 
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
     if (opts.signal?.aborted) throw new StorageError('internal', 'Read aborted.', { cause: opts.signal.reason });
-    const { fh, st } = await this.#openFile(key);
-    const meta = metaOf(key, st);
+    // A read pinned to an ETag may reuse a handle opened for that ETag (handle-cache.ts says why that is safe).
+    let lease = opts.ifMatch === undefined ? undefined : this.#handles.acquire(key, opts.ifMatch);
+    if (!lease) {
+      const { fh, st } = await this.#openFile(key);
+      const etag = etagOf(st);
+      lease = opts.ifMatch !== undefined && opts.ifMatch === etag ? this.#handles.adopt(key, etag, fh, st) : ownLease(fh, st);
+    }
+    const meta = metaOf(key, lease.st);
     let range;
     try {
       if (opts.ifMatch !== undefined && opts.ifMatch !== meta.etag) {
@@ -266,19 +298,19 @@ export class FsObjectStore implements ObjectStore {
       }
       range = opts.range ? clampRange(opts.range, meta.size) : undefined;
     } catch (err) {
-      await fh.close().catch(() => {});
+      await lease.release();
       throw err;
     }
     const start = range?.start ?? 0;
     const end = range?.end ?? meta.size - 1;
     const length = end - start + 1;
     if (length === 0) {
-      await fh.close().catch(() => {});
+      await lease.release();
       return webGetResult({ meta, length }, () => new ReadableStream<Uint8Array>({ start: (c) => c.close() }));
     }
-    // The handle stays open (counted) until the bytes are read, given up or released, whichever form they take.
+    // The read stays counted until the bytes are read, given up or released, whichever form they take.
     this.#openReads++;
-    return fileResult({ meta, length, ...(range ? { range } : {}) }, fh, start, end, opts.signal, () => this.#openReads--);
+    return fileResult({ meta, length, ...(range ? { range } : {}) }, lease, start, end, opts.signal, () => this.#openReads--);
   }
 
   async put(key: string, body: ReadableStream<Uint8Array>, opts: PutOptions = {}): Promise<ObjectMeta> {
@@ -313,6 +345,7 @@ export class FsObjectStore implements ObjectStore {
       if (this.#durable) await fh.datasync();
       await mkdir(join(path, '..'), { recursive: true, mode: 0o700 });
       await rename(tmp, path);
+      this.#handles.drop(key);
       // The handle still names our inode, so a put racing us cannot swap in another file's metadata.
       const st = await fh.stat({ bigint: true });
       return metaOf(key, st);
@@ -362,6 +395,7 @@ export class FsObjectStore implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     const path = this.#path(key);
+    this.#handles.drop(key);
     try {
       await rm(path, { force: true });
     } catch (err) {
@@ -397,6 +431,7 @@ export class FsObjectStore implements ObjectStore {
       if (!st.isFile()) throw new StorageError('not_found', 'Not a file.');
       await mkdir(join(dst, '..'), { recursive: true, mode: 0o700 });
       await rename(tmp, dst);
+      this.#handles.drop(dstKey);
       return metaOf(dstKey, st);
     } catch (err) {
       throw storageError(err, 'Copy');

@@ -131,7 +131,6 @@ async function download(c: Ctx): Promise<Response> {
     return refuse(new GatewayError('PRECONDITION_FAILED', 'A precondition of the request failed.'), 'precondition', who);
   }
   if (pre === 'not_modified') {
-    deps.logger.info('artifact_download', { ...base, ...who, status: 304 });
     return new Response(null, { status: 304, headers: validatorHeaders(claims.et, lastModified) });
   }
   const full = {
@@ -141,7 +140,6 @@ async function download(c: Ctx): Promise<Response> {
   };
   if (method === 'HEAD') {
     // Range is ignored on HEAD (RFC 9110 §14.2, P5).
-    deps.logger.info('artifact_download', { ...base, ...who, status: 200 });
     return new Response(null, { status: 200, headers: { ...full, 'Content-Length': String(claims.sz) } });
   }
 
@@ -178,8 +176,9 @@ async function download(c: Ctx): Promise<Response> {
     'Content-Length': String(length),
     ...(range.kind === 'partial' ? { 'Content-Range': contentRange(range.start, range.end, claims.sz) } : {}),
   };
+  // Served downloads are recorded in the audit trail (with the bytes sent), not logged: a log line per request
+  // is a synchronous write on the hot path. Refusals and aborted streams are logged.
   const logged = { ...base, ...who, status, ...(range.kind === 'partial' ? { range: `${range.start}-${range.end}` } : {}) };
-  deps.logger.info('artifact_download', logged);
   if (length === 0) {
     await result.release();
     auditDownload(deps, claims, status, 0, '');

@@ -26,7 +26,7 @@
  *   (`nodeStream()`), or that stream wrapped by `Readable.toWeb` when `body` is read (that wrapper copies every
  *   chunk: performance-notes §1.7). Reading to the end, giving the form up or `release()` closes the handle.
  */
-import { constants, createReadStream, read as fsRead, type BigIntStats } from 'node:fs';
+import { constants, createReadStream, read as fsRead, readSync, type BigIntStats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -92,6 +92,9 @@ function storageError(err: unknown, what: string): StorageError {
  * nothing is allocated per chunk). Reading the last byte, closing it, or aborting `signal` closes the handle;
  * a read still running finishes first (FileHandle defers the close), later reads fail.
  */
+/** Reads up to this size are made synchronously (see FileRangeSource.read). */
+const SYNC_READ_MAX = 16 * 1024;
+
 class FileRangeSource implements ByteSource {
   readonly #lease: Lease;
   #pos: number;
@@ -117,7 +120,9 @@ class FileRangeSource implements ByteSource {
     if (this.#closing) throw new StorageError('internal', 'Read after close.');
     let bytesRead: number;
     try {
-      ({ bytesRead } = await this.#lease.fh.read(into, 0, n, this.#pos));
+      // A small read from the page cache takes microseconds; the thread-pool round trip of an async read costs
+      // more than the read itself (1-byte ranges, small files). Large reads stay off the event loop.
+      bytesRead = n <= SYNC_READ_MAX ? readSync(this.#lease.fh.fd, into, 0, n, this.#pos) : (await this.#lease.fh.read(into, 0, n, this.#pos)).bytesRead;
     } catch (err) {
       throw storageError(err, 'Read');
     }

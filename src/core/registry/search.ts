@@ -64,7 +64,7 @@ function granteeBind(readable: { sql: string; grantees: string }): SqlValue[] {
 const MODEL_COLS = 'm.id, m.name, m.description, m.user_id, m.created_at, m.updated_at, m.next_version, m.acl_epoch';
 
 async function modelPage(db: SqlDb, principal: Principal, where: string[], binds: SqlValue[], order: string, offset: number, max: number): Promise<Page<ModelRow>> {
-  const readable = readableModelsCondition(principal);
+  const readable = await readableModelsCondition(db, principal);
   const conditions = [readable.sql, ...where];
   const sqlBinds: SqlValue[] = [...granteeBind(readable), ...binds, max + 1, offset];
   const rows = await db
@@ -93,7 +93,7 @@ export async function searchVersions(db: SqlDb, principal: Principal, input: Sea
   const cond = compileVersionFilter(input.filter);
   const order = orderByClause(input.orderBy, VERSION_ORDER, ['m.name ASC', 'v.version DESC']);
   const offset = decodePageToken(input.pageToken);
-  const readable = readableModelsCondition(principal);
+  const readable = await readableModelsCondition(db, principal);
   const cols = VERSION_COLUMNS.split(', ').map((c) => `v.${c}`).join(', ');
   const binds: SqlValue[] = [...granteeBind(readable), ...cond.binds, input.maxResults + 1, offset];
   const rows = await db

@@ -13,7 +13,8 @@ import type { Principal } from '../identity/principal.ts';
 import { alreadyExists, denied } from '../errors.ts';
 import { newModelId } from '../ids.ts';
 import { findPrincipal } from '../identity/store.ts';
-import { authorizeModel } from '../access/authorize.ts';
+import { authorizeModel, enforce, levelOn, modelNotFound } from '../access/authorize.ts';
+import { modelEntityByName } from './model-entity.ts';
 import { modelByName, type ModelRow } from './rows.ts';
 import type { Stage } from './stages.ts';
 import { latestVersionRows, renderModels, versionKey, versionTags } from './load.ts';
@@ -99,16 +100,24 @@ export async function createModel(deps: RegistryDeps, principal: Principal, crea
   return modelJson(db, model);
 }
 
+/** The whole entity in one statement (model-entity.ts), if the caller may view it. */
+async function viewableEntity(deps: RegistryDeps, principal: Principal, name: string) {
+  const entity = await modelEntityByName(deps.db, validateName(name));
+  if (!entity) throw modelNotFound(name);
+  const level = await levelOn(deps, principal, entity.model);
+  enforce(entity.model, level, { kind: 'view' });
+  return { entity, level };
+}
+
 /** @example await getModel(deps, principal, 'm') */
 export async function getModel(deps: RegistryDeps, principal: Principal, name: string): Promise<RegisteredModelJson> {
-  const { model } = await authorizeModel(deps, principal, validateName(name), { kind: 'view' });
-  return modelJson(deps.db, model);
+  return (await viewableEntity(deps, principal, name)).entity.render();
 }
 
 /** The SDK's `get_model`: the model with its stable id and the caller's effective level. */
 export async function getModelDatabricks(deps: RegistryDeps, principal: Principal, name: string) {
-  const { model, level } = await authorizeModel(deps, principal, validateName(name), { kind: 'view' });
-  return renderModelDatabricks(model.id, await modelJson(deps.db, model), level);
+  const { entity, level } = await viewableEntity(deps, principal, name);
+  return renderModelDatabricks(entity.model.id, entity.render(), level);
 }
 
 /** Sets the description (left unchanged when absent, as the SDK may send only the name). */

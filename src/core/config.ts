@@ -18,7 +18,16 @@ export interface Config {
   signedUriTtlSeconds: number;
   /** Origin written into signed URIs; by default the origin of the request that asked for one. */
   publicUrl: string | undefined;
+  /** Entries per list-artifacts page (REGATE_LIST_ARTIFACTS_PAGE_SIZE, 100–10,000). */
+  listArtifactsPageSize: number;
 }
+
+/**
+ * MLflow's client lists a file's whole parent directory before downloading each file, following every page: a
+ * page that holds the whole directory saves it (and regate) one request, plus one config fetch, per page per
+ * file. 10,000 is also MLflow's own largest default page (model-versions/search).
+ */
+export const DEFAULT_LIST_ARTIFACTS_PAGE_SIZE = 10_000;
 
 export const MAX_SIGNED_URI_TTL_SECONDS = 900;
 
@@ -41,5 +50,8 @@ export function parseConfig(raw: Record<string, string | undefined>): Config {
   }
   const publicUrl = raw.REGATE_PUBLIC_URL;
   if (publicUrl !== undefined && !/^https?:\/\/[^/?#]+$/.test(publicUrl)) throw new ConfigError(`REGATE_PUBLIC_URL must be an origin like https://host:port, got ${publicUrl}`);
-  return { modelCreatorsGroup: group, maxSearchResults: 1000, externalSourcePrefixes: prefixes, signedUriTtlSeconds: ttl, publicUrl };
+  const pageRaw = raw.REGATE_LIST_ARTIFACTS_PAGE_SIZE ?? String(DEFAULT_LIST_ARTIFACTS_PAGE_SIZE);
+  const page = /^[0-9]{1,6}$/.test(pageRaw) ? Number(pageRaw) : NaN;
+  if (!(page >= 100 && page <= 10_000)) throw new ConfigError(`REGATE_LIST_ARTIFACTS_PAGE_SIZE must be an integer from 100 to 10000, got ${pageRaw}`);
+  return { modelCreatorsGroup: group, maxSearchResults: 1000, externalSourcePrefixes: prefixes, signedUriTtlSeconds: ttl, publicUrl, listArtifactsPageSize: page };
 }

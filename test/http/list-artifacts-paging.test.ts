@@ -6,12 +6,14 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/app.ts';
-import { LIST_PAGE } from '../../src/http/routes/artifacts.ts';
 import { artifactsUnder, directChildren, encodeListToken, type DirEntry } from '../../src/core/artifacts/managed.ts';
 import { putUpload } from '../../src/core/artifacts/uploads.ts';
 import { encodePageToken } from '../../src/core/registry/paging.ts';
 import type { SqlDb, SqlStatement, SqlValue } from '../../src/core/ports.ts';
 import { makeHarness, type Harness, type Identity } from '../helpers/harness.ts';
+
+/** A small page, so that the 5,012-file version spans several (the default is 10,000). */
+const LIST_PAGE = 1000;
 import { streamOf } from '../helpers/streams.ts';
 
 const AREA = '/databricks/mlflow/tmp-external-source';
@@ -101,7 +103,7 @@ async function allPages(path: string) {
 }
 
 beforeAll(async () => {
-  h = await makeHarness({ env: {} });
+  h = await makeHarness({ env: { REGATE_LIST_ARTIFACTS_PAGE_SIZE: String(LIST_PAGE) } });
   app = createApp({ ...h.deps, db: rowCountingDb(h.db, reads) });
   ana = await h.user('ana@x');
   await h.expectOk('POST', '/api/2.0/mlflow/registered-models/create', { token: ana.token, body: { name: 'm' } });

@@ -15,8 +15,6 @@ import type { Route } from '../env.ts';
 import { params } from '../params.ts';
 import { MLFLOW, versionParam } from '../registry-params.ts';
 
-/** Entries per list-artifacts page. */
-export const LIST_PAGE = 1000;
 
 export const routes: Route[] = [
   {
@@ -30,8 +28,8 @@ export const routes: Route[] = [
       const after = decodeListToken(p.str('page_token', { optional: true, max: MAX_LIST_TOKEN }), path);
       const { deps } = c.var;
       const { version: v } = await readableVersion(deps, c.var.principal, name, version);
-      // One statement, reading the file `path` names or at most LIST_PAGE + 1 entries of this directory.
-      const page = await listPage(deps.db, v.storage_id, path, after, LIST_PAGE);
+      // One statement, reading the file `path` names or at most one page + 1 entries of this directory.
+      const page = await listPage(deps.db, v.storage_id, path, after, deps.config.listArtifactsPageSize);
       // A file lists as itself, which MLflow reads as "this is a file".
       if (page.file) return c.json({ files: [{ path: page.file.path, is_dir: false, file_size: page.file.size }] });
       const files = page.entries.map((e) => (e.isDir ? { path: e.path, is_dir: true } : { path: e.path, is_dir: false, file_size: e.size }));

@@ -50,6 +50,8 @@ import {
 } from '../../core/storage/object-store.ts';
 
 export const READ_HIGH_WATER_MARK = 1024 * 1024;
+/** Upload bytes are written in pieces of this size (see `put`). */
+const WRITE_GATHER = 1024 * 1024;
 const TMP_DIR = '.regate-tmp';
 /** errno values of a filesystem (or a source) that cannot be hard-linked: `copy` then copies the bytes. */
 const LINK_REFUSED = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
@@ -326,9 +328,17 @@ export class FsObjectStore implements ObjectStore {
     try {
       await mkdir(tmpDir, { recursive: true, mode: 0o700 });
       fh = await open(tmp, 'wx', 0o600);
-      // A plain read/write loop: each chunk is on disk before the next is pulled, so backpressure is exact.
+      // A plain read/write loop: each write is on disk before more is pulled, so backpressure is exact. Request
+      // bodies arrive in socket-sized chunks (~64 KiB); they are gathered into one 1 MiB buffer and written
+      // together, a sixteenth of the writes (and thread-pool round trips) for one memcpy per byte.
       let written = 0;
       const reader = body.getReader();
+      const gather = Buffer.allocUnsafeSlow(WRITE_GATHER);
+      let filled = 0;
+      const flush = async () => {
+        for (let off = 0; off < filled; ) off += (await fh!.write(gather, off, filled - off)).bytesWritten;
+        filled = 0;
+      };
       try {
         for (;;) {
           if (opts.signal?.aborted) throw new StorageError('internal', 'Upload aborted.', { cause: opts.signal.reason });
@@ -338,8 +348,15 @@ export class FsObjectStore implements ObjectStore {
           if (opts.contentLength !== undefined && written > opts.contentLength) {
             throw new StorageError('invalid', `Upload is longer than ${opts.contentLength} bytes.`);
           }
-          for (let off = 0; off < value.byteLength; ) off += (await fh.write(value, off)).bytesWritten;
+          for (let off = 0; off < value.byteLength; ) {
+            const n = Math.min(value.byteLength - off, WRITE_GATHER - filled);
+            gather.set(value.subarray(off, off + n), filled);
+            filled += n;
+            off += n;
+            if (filled === WRITE_GATHER) await flush();
+          }
         }
+        await flush();
       } catch (err) {
         await reader.cancel(err).catch(() => {});
         throw err;

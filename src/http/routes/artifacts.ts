@@ -15,7 +15,6 @@ import type { Route } from '../env.ts';
 import { params } from '../params.ts';
 import { MLFLOW, versionParam } from '../registry-params.ts';
 
-
 export const routes: Route[] = [
   {
     method: 'GET',

@@ -19,20 +19,22 @@
  *   lastModified is the source's). That is still a strong ETag: bytes only change by a put, which gives that
  *   key a new inode and a new tag and leaves every other link, and its tag, as it was. Where the filesystem
  *   cannot link (EXDEV, EPERM, ENOTSUP, EMLINK), it falls back to a byte copy, a new inode with its own tag.
- * - Reads open the file once, check `ifMatch` against that handle's `fstat`, and stream from the same handle
- *   (`createReadStream({start, end, highWaterMark: 1 MiB})`: performance-notes §2.1, worth 3–4× over 64 KiB),
- *   so a concurrent replace can never mix versions. The bytes take the form the consumer asks for: read straight
- *   from the handle into the caller's buffers (`byteSource()`, what the Node entry uses), a read stream
- *   (`nodeStream()`), or that stream wrapped by `Readable.toWeb` when `body` is read (that wrapper copies every
- *   chunk: performance-notes §1.7). Reading to the end, giving the form up or `release()` closes the handle.
+ * - Reads open the file once, check `ifMatch` against that handle's `fstat`, and read from the same handle, so a
+ *   concurrent replace can never mix versions. A read pinned to an ETag may reuse a handle opened for it
+ *   (handle-cache.ts). The bytes take the form the consumer asks for (file-read.ts): read straight into the
+ *   caller's buffers (what the Node entry uses), a read stream, or that stream behind `Readable.toWeb`.
  */
-import { constants, createReadStream, read as fsRead, readSync, type BigIntStats } from 'node:fs';
+import { constants, type BigIntStats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { paginate } from '../../core/storage/listing.ts';
-import { HandleCache, ownLease, type Lease } from './handle-cache.ts';
+import { HandleCache, ownLease } from './handle-cache.ts';
+import { etagOf, errno, metaOf, storageError } from './fs-meta.ts';
+import { fileResult, READ_HIGH_WATER_MARK } from './file-read.ts';
+
+export { READ_HIGH_WATER_MARK };
 import {
   assertKey,
   clampRange,
@@ -44,12 +46,9 @@ import {
   type ObjectMeta,
   type ObjectStore,
   type PutOptions,
-  type ByteRange,
-  type ByteSource,
   webGetResult,
 } from '../../core/storage/object-store.ts';
 
-export const READ_HIGH_WATER_MARK = 1024 * 1024;
 /** Upload bytes are written in pieces of this size (see `put`). */
 const WRITE_GATHER = 1024 * 1024;
 const TMP_DIR = '.regate-tmp';
@@ -61,168 +60,6 @@ export interface FsObjectStoreOptions {
   durable?: boolean;
   /** Bounds of the read-handle cache (handle-cache.ts). */
   handles?: { max?: number; idleMs?: number };
-}
-
-function etagOf(st: BigIntStats): string {
-  return `"${st.ino.toString(16)}-${st.size.toString(16)}-${st.mtimeNs.toString(16)}"`;
-}
-
-function metaOf(key: string, st: BigIntStats): ObjectMeta {
-  return { key, size: Number(st.size), etag: etagOf(st), lastModified: Number(st.mtimeMs) };
-}
-
-function errno(err: unknown): string | undefined {
-  return (err as { code?: string } | null)?.code;
-}
-
-/** Maps a Node fs error to the port's kinds. */
-function storageError(err: unknown, what: string): StorageError {
-  if (err instanceof StorageError) return err;
-  const code = errno(err);
-  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'ELOOP') {
-    return new StorageError('not_found', `${what}: no such object.`, { cause: err });
-  }
-  if (code === 'ENAMETOOLONG') return new StorageError('invalid', `${what}: name too long.`, { cause: err });
-  if (code === 'EMFILE' || code === 'ENFILE' || code === 'EAGAIN' || code === 'ENOSPC' || code === 'EBUSY') {
-    return new StorageError('unavailable', `${what}: ${code}.`, { cause: err, retryAfter: 1 });
-  }
-  return new StorageError('internal', `${what}: ${code ?? 'failed'}.`, { cause: err });
-}
-
-/**
- * A byte range of an open file read into the caller's buffers (`FileHandle.read` at explicit positions, so
- * nothing is allocated per chunk). Reading the last byte, closing it, or aborting `signal` closes the handle;
- * a read still running finishes first (FileHandle defers the close), later reads fail.
- */
-/** Reads up to this size are made synchronously (see FileRangeSource.read). */
-const SYNC_READ_MAX = 16 * 1024;
-
-class FileRangeSource implements ByteSource {
-  readonly #lease: Lease;
-  #pos: number;
-  readonly #end: number; // exclusive
-  readonly #signal: AbortSignal | undefined;
-  readonly #onClosed: () => void;
-  #closing: Promise<void> | undefined;
-  readonly #onAbort = () => void this.close();
-
-  constructor(lease: Lease, start: number, end: number, signal: AbortSignal | undefined, onClosed: () => void) {
-    this.#lease = lease;
-    this.#pos = start;
-    this.#end = end + 1;
-    this.#signal = signal;
-    this.#onClosed = onClosed;
-    if (signal?.aborted) void this.close();
-    else signal?.addEventListener('abort', this.#onAbort, { once: true });
-  }
-
-  async read(into: Uint8Array): Promise<number> {
-    const n = Math.min(into.byteLength, this.#end - this.#pos);
-    if (n <= 0) return 0;
-    if (this.#closing) throw new StorageError('internal', 'Read after close.');
-    let bytesRead: number;
-    try {
-      // A small read from the page cache takes microseconds; the thread-pool round trip of an async read costs
-      // more than the read itself (1-byte ranges, small files). Large reads stay off the event loop.
-      bytesRead = n <= SYNC_READ_MAX ? readSync(this.#lease.fh.fd, into, 0, n, this.#pos) : (await this.#lease.fh.read(into, 0, n, this.#pos)).bytesRead;
-    } catch (err) {
-      throw storageError(err, 'Read');
-    }
-    this.#pos += bytesRead;
-    // The last byte is out: let the handle go at once (a later close() is a no-op).
-    if (this.#pos >= this.#end) void this.close();
-    return bytesRead;
-  }
-
-  close(): Promise<void> {
-    return (this.#closing ??= (async () => {
-      this.#signal?.removeEventListener('abort', this.#onAbort);
-      await this.#lease.release();
-      this.#onClosed();
-    })());
-  }
-}
-
-/** The fs methods a read stream over a leased fd may use: reads, and a close that leaves the fd to the lease. */
-const LEASED_FD = { read: fsRead, close: (_fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => cb(null) };
-
-/**
- * A GetResult over an open file and a range of it. Each form is made only when taken: `byteSource()` reads
- * the handle directly, `nodeStream()` is a `createReadStream` over it, `body` that stream behind
- * `Readable.toWeb`. The first form taken wins; `release()` closes whatever holds the handle.
- */
-function fileResult(
-  fields: { meta: ObjectMeta; length: number; range?: ByteRange },
-  lease: Lease,
-  start: number,
-  end: number,
-  signal: AbortSignal | undefined,
-  onClosed: () => void,
-): GetResult {
-  let taken: 'body' | 'nodeStream' | 'byteSource' | 'released' | undefined;
-  let stream: Readable | undefined;
-  let source: FileRangeSource | undefined;
-  let body: ReadableStream<Uint8Array> | undefined;
-  let closedOnce = false;
-  const closed = () => {
-    if (closedOnce) return;
-    closedOnce = true;
-    onClosed();
-  };
-  const openStream = () => {
-    // The lease decides whether the handle closes (it may be cached for the next read of this ETag). The stream
-    // reads the numeric fd, which the lease keeps open, and never closes it: a read stream closes its fd when it
-    // is destroyed whatever autoClose says, hence the no-op close.
-    const s = createReadStream('', {
-      fd: lease.fh.fd,
-      fs: LEASED_FD,
-      start,
-      end,
-      highWaterMark: READ_HIGH_WATER_MARK,
-      autoClose: false,
-      ...(signal ? { signal } : {}),
-    });
-    // Without autoClose a stream read to its end emits 'end' but not 'close': release on whichever comes first.
-    const done = () => void lease.release().finally(closed);
-    s.once('end', done);
-    s.once('close', done);
-    return (stream = s);
-  };
-  return {
-    ...fields,
-    get body() {
-      if (body) return body;
-      if (taken) throw new Error(`The bytes of this read were already taken (${taken}).`);
-      taken = 'body';
-      return (body = Readable.toWeb(openStream()) as unknown as ReadableStream<Uint8Array>);
-    },
-    nodeStream: () => {
-      if (taken) return undefined;
-      taken = 'nodeStream';
-      return openStream();
-    },
-    byteSource: () => {
-      if (taken) return undefined;
-      taken = 'byteSource';
-      return (source = new FileRangeSource(lease, start, end, signal, closed));
-    },
-    release: async () => {
-      if (taken === 'released') return;
-      taken = 'released';
-      if (source) return source.close();
-      const s = stream;
-      if (s) {
-        if (s.closed) return;
-        await new Promise<void>((resolve) => {
-          s.once('close', () => resolve());
-          s.destroy();
-        });
-        return;
-      }
-      await lease.release();
-      closed();
-    },
-  };
 }
 
 export class FsObjectStore implements ObjectStore {

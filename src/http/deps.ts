@@ -45,6 +45,8 @@ export interface RuntimePorts {
 
 /** Entries per cache: far above a workspace's principals × hot models, far below what fits in memory. */
 export const CACHE_ENTRIES = 100_000;
+/** Rendered list-artifacts pages kept: a page holds at most 10,000 entries (~1 MB), so at most ~64 MB. */
+export const LISTING_PAGES = 64;
 
 /** @example const deps = createDeps({ db, clock, logger, config, workspaceId, objectStore, keyRing, timers, cache }) */
 export function createDeps(p: RuntimePorts): Deps {
@@ -64,6 +66,7 @@ export function createDeps(p: RuntimePorts): Deps {
     keyRing: p.keyRing,
     verifiedTokens: p.cache<VerifiedToken>(CACHE_ENTRIES),
     issuedTokens: p.cache<IssuedToken>(CACHE_ENTRIES),
+    listings: p.cache<{ json: string }>(LISTING_PAGES),
     artifactKey: createArtifactKeyResolver({ db: p.db, acl, identities, audit }),
     audit,
     timers: p.timers,

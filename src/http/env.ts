@@ -39,6 +39,8 @@ export interface Deps {
   keyRing: SharedKeyRing;
   /** Download tokens minted moments ago, handed out again to the same principal for the same object. */
   issuedTokens: Cache<IssuedToken>;
+  /** Rendered list-artifacts pages of registered versions (immutable), by storage id, path and page. */
+  listings: Cache<{ json: string }>;
   /** Download tokens already verified. */
   verifiedTokens: Cache<VerifiedToken>;
   /** Storage key of the object a verified download token names, or null when it no longer exists. */

@@ -11,9 +11,21 @@ import { validateName } from '../../core/registry/validate.ts';
 import { issueDownloadToken } from '../../core/artifacts/issued-tokens.ts';
 import { downloadUri } from '../../core/artifacts/download-url.ts';
 import { GatewayError, notFound, invalid } from '../../core/errors.ts';
-import type { Route } from '../env.ts';
+import type { Deps, Route } from '../env.ts';
 import { params } from '../params.ts';
 import { MLFLOW, versionParam } from '../registry-params.ts';
+
+/** How long a rendered list-artifacts page is kept (it cannot go stale; this bounds memory use over time). */
+const LISTING_TTL_MS = 60_000;
+
+/** One list-artifacts answer: one statement, reading the file `path` names or at most one page + 1 entries. */
+async function renderListing(deps: Deps, storageId: string, path: string, after: ReturnType<typeof decodeListToken>, pageSize: number) {
+  const page = await listPage(deps.db, storageId, path, after, pageSize);
+  // A file lists as itself, which MLflow reads as "this is a file".
+  if (page.file) return { files: [{ path: page.file.path, is_dir: false, file_size: page.file.size }] };
+  const files = page.entries.map((e) => (e.isDir ? { path: e.path, is_dir: true } : { path: e.path, is_dir: false, file_size: e.size }));
+  return { files, ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) };
+}
 
 export const routes: Route[] = [
   {
@@ -27,12 +39,17 @@ export const routes: Route[] = [
       const after = decodeListToken(p.str('page_token', { optional: true, max: MAX_LIST_TOKEN }), path);
       const { deps } = c.var;
       const { version: v } = await readableVersion(deps, c.var.principal, name, version);
-      // One statement, reading the file `path` names or at most one page + 1 entries of this directory.
-      const page = await listPage(deps.db, v.storage_id, path, after, deps.config.listArtifactsPageSize);
-      // A file lists as itself, which MLflow reads as "this is a file".
-      if (page.file) return c.json({ files: [{ path: page.file.path, is_dir: false, file_size: page.file.size }] });
-      const files = page.entries.map((e) => (e.isDir ? { path: e.path, is_dir: true } : { path: e.path, is_dir: false, file_size: e.size }));
-      return c.json({ files, ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) });
+      // A version's files never change once it is registered (they are indexed in the batch that makes it
+      // READY, and deleting the version removes its storage id), so a rendered page can be served again to any
+      // caller who passed the check above. MLflow re-lists a file's whole folder before every file it fetches.
+      const pageSize = deps.config.listArtifactsPageSize;
+      const cacheKey = JSON.stringify([v.storage_id, path, after, pageSize]);
+      let body = v.status === 'READY' ? deps.listings.get(cacheKey)?.json : undefined;
+      if (body === undefined) {
+        body = JSON.stringify(await renderListing(deps, v.storage_id, path, after, pageSize));
+        if (v.status === 'READY') deps.listings.set(cacheKey, { json: body }, LISTING_TTL_MS);
+      }
+      return c.body(body, 200, { 'Content-Type': 'application/json' });
     },
   },
   {

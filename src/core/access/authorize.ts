@@ -47,7 +47,7 @@ export function enforce(model: { id: string; name: string }, level: Level, abili
 }
 
 /** The caller's level on a model row this request read. */
-export function levelOn(access: Access, principal: Principal, model: ModelRow): Promise<Level> {
+export function levelOn(access: Access, principal: Principal, model: Pick<ModelRow, 'id' | 'acl_epoch'>): Promise<Level> {
   return access.acl.level(access.db, principal, model);
 }
 

@@ -32,6 +32,16 @@ function insertAt(db: SqlDb, at: number, e: AuditEvent): SqlStatement {
     .bind(at, e.principalId, e.action, e.modelId ?? null, e.version ?? null, e.path ?? null, e.bytes ?? null, e.status, (e.detail ?? '').slice(0, 1000));
 }
 
+/** Rows per INSERT of a group commit: D1 binds at most 100 values per statement, and a row has 9. */
+export const AUDIT_ROWS_PER_INSERT = 11;
+
+/** One multi-row INSERT for up to AUDIT_ROWS_PER_INSERT rows. */
+function insertMany(db: SqlDb, rows: ReadonlyArray<{ at: number; e: AuditEvent }>): SqlStatement {
+  const values = rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+  const binds = rows.flatMap(({ at, e }) => [at, e.principalId, e.action, e.modelId ?? null, e.version ?? null, e.path ?? null, e.bytes ?? null, e.status, (e.detail ?? '').slice(0, 1000)]);
+  return db.prepare(`INSERT INTO audit (at, principal_id, action, model_id, version, path, bytes, status, detail) VALUES ${values}`).bind(...binds);
+}
+
 /** A statement recording `e`, to run inside the batch of the change it records. */
 export function auditStatement(db: SqlDb, clock: Clock, e: AuditEvent): SqlStatement {
   return insertAt(db, clock.now(), e);
@@ -113,7 +123,9 @@ export class BatchingAuditSink implements AuditSink {
     this.#rows = [];
     this.#writing = rows.length;
     try {
-      await this.#db.batch(rows.map((r) => insertAt(this.#db, r.at, r.e)));
+      const statements: SqlStatement[] = [];
+      for (let i = 0; i < rows.length; i += AUDIT_ROWS_PER_INSERT) statements.push(insertMany(this.#db, rows.slice(i, i + AUDIT_ROWS_PER_INSERT)));
+      await this.#db.batch(statements);
     } catch (err) {
       // Keep the rows for the next flush (the database may be busy or full), within a bound.
       this.#rows = [...rows, ...this.#rows];

@@ -72,7 +72,7 @@ export async function createNodeDeps(opts: NodeDepsOptions): Promise<{ deps: Dep
     db,
     clock,
     config,
-    logger: opts.logger ?? jsonLogger(),
+    logger: opts.logger ?? jsonLogger(clock),
     workspaceId: boot.workspaceId,
     objectStore,
     keyRing,

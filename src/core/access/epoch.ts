@@ -49,7 +49,3 @@ export async function readEpochs(db: SqlDb): Promise<Epochs> {
   const r = await db.prepare(EPOCHS_SQL).first<{ g: string | null; a: string | null; k: string | null }>();
   return { global: Number(r?.g ?? 0), auth: Number(r?.a ?? 0), keys: Number(r?.k ?? 0) };
 }
-
-export async function globalEpoch(db: SqlDb): Promise<number> {
-  return (await readEpochs(db)).global;
-}

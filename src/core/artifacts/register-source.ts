@@ -18,7 +18,8 @@ import { modelByName, versionRow } from '../registry/rows.ts';
 import { parseDbfsPath } from './dbfs-path.ts';
 import { uploadAt, uploadsUnder } from './uploads.ts';
 import { artifactsUnder, type CopySource } from './managed.ts';
-import { levelFor, readableVersionByStorage } from './storage-access.ts';
+import { readableVersionByStorage, recordReadRefusal } from './storage-access.ts';
+import { levelOn } from '../access/authorize.ts';
 
 export type SourcePlan = { kind: 'record' } | { kind: 'copy'; modelDir: string; files: CopySource[] };
 
@@ -44,7 +45,11 @@ export async function planSource(deps: SourceDeps, principal: Principal, source:
   if (models) {
     const model = await modelByName(deps.db, decodeURIComponent(models[1]!));
     if (!model) throw missing(source);
-    if (decide(await levelFor(deps.db, deps.acl, principal, model), { kind: 'view' }) !== 'allow') throw missing(source);
+    const level = await levelOn(deps, principal, model);
+    if (decide(level, { kind: 'view' }) !== 'allow') {
+      recordReadRefusal(deps.audit, principal, model.id, level, source);
+      throw missing(source);
+    }
     const v = await versionRow(deps.db, model.id, Number(models[2]));
     if (!v) throw missing(source);
     return fromVersion(deps.db, v.storage_id, v.model_dir, '', source);

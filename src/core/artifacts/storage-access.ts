@@ -9,6 +9,7 @@ import type { SqlDb } from '../ports.ts';
 import type { Principal } from '../identity/principal.ts';
 import { GatewayError } from '../errors.ts';
 import { decide, requiredLevel } from '../access/policy.ts';
+import { levelOn } from '../access/authorize.ts';
 import type { AclCache } from '../access/acl-cache.ts';
 import type { Level } from '../access/levels.ts';
 import type { AuditSink } from '../audit.ts';
@@ -18,10 +19,6 @@ export interface ReadableVersion {
   model: ModelRow;
   version: VersionRow;
   level: Level;
-}
-
-export async function levelFor(db: SqlDb, acl: AclCache, principal: Principal, model: ModelRow): Promise<Level> {
-  return acl.level(db, principal, model);
 }
 
 /** Records that `principal` was refused reading a model's files (the answer itself hides the model). */
@@ -51,7 +48,7 @@ export async function readableVersionByStorage(
     .bind(version.model_id)
     .first<ModelRow>();
   if (!model) return null;
-  const level = await levelFor(db, access.acl, principal, model);
+  const level = await levelOn(access, principal, model);
   if (decide(level, { kind: 'view' }) === 'allow') return { model, version, level };
   recordReadRefusal(access.audit, principal, model.id, level, `dbfs:/databricks/mlflow-registry/${storageId}`);
   return null;

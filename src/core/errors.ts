@@ -9,6 +9,14 @@
 const STATUS = {
   INTERNAL_ERROR: 500,
   TEMPORARILY_UNAVAILABLE: 503,
+  /** The database is locked by another writer past the short busy wait: retry (sent with Retry-After). */
+  COULD_NOT_ACQUIRE_LOCK: 503,
+  /** The disk (or the store) is full: 507, which the clients do not retry. */
+  RESOURCE_EXHAUSTED: 507,
+  /** The caller's upload area is over its quota. */
+  QUOTA_EXCEEDED: 507,
+  /** A request body or an uploaded file over its limit. */
+  MAX_BLOCK_SIZE_EXCEEDED: 413,
   DEADLINE_EXCEEDED: 504,
   IO_ERROR: 502,
   BAD_REQUEST: 400,

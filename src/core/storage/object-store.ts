@@ -146,7 +146,11 @@ export interface ObjectStore {
  * timeout → 504, internal (anything else, including access denied for the gateway's own credentials) → 502,
  * invalid (a bad key or range: a bug in the caller) → 502 as well when it reaches a client.
  */
-export type StorageErrorKind = 'not_found' | 'precondition_failed' | 'unavailable' | 'timeout' | 'internal' | 'invalid';
+/**
+ * `full`: no space left (disk or bucket quota); `name_too_long`: a key segment or key over the store's limit;
+ * `conflict`: the key is a "directory" of another object or under one (`a` and `a/b` cannot both exist).
+ */
+export type StorageErrorKind = 'not_found' | 'precondition_failed' | 'unavailable' | 'timeout' | 'internal' | 'invalid' | 'full' | 'name_too_long' | 'conflict';
 
 export class StorageError extends Error {
   readonly kind: StorageErrorKind;

@@ -21,6 +21,12 @@ export function storageError(e: unknown): GatewayError {
       return new GatewayError('TEMPORARILY_UNAVAILABLE', 'Artifact storage is busy; retry.', { 'Retry-After': String(e.retryAfter ?? 1) });
     case 'timeout':
       return new GatewayError('DEADLINE_EXCEEDED', 'Artifact storage did not answer in time; retry.');
+    case 'full':
+      return new GatewayError('RESOURCE_EXHAUSTED', 'Artifact storage is full; free space (delete versions or uploads) and retry.');
+    case 'name_too_long':
+      return new GatewayError('INVALID_PARAMETER_VALUE', 'A file name is too long for artifact storage (at most 255 bytes per path segment, 1024 per path).');
+    case 'conflict':
+      return new GatewayError('RESOURCE_CONFLICT', 'A file and a directory cannot have the same path.');
     case 'internal':
     case 'invalid':
       return new GatewayError('IO_ERROR', 'Artifact storage failed; retry later.');

@@ -4,7 +4,7 @@
  * bench/README.md), writes bench/results/<YYYY-MM-DD>.md, prints a summary. Exit code 1 when any figure failed a
  * correctness check (or could not run), 0 otherwise; speed never fails a run.
  *
- *   node bench/run.ts [--smoke] [--out <file.md>] [--only 1,2,5] [--rounds N] [--seconds N] [--sizes 1000,10000] [--keep]
+ *   node bench/run.ts [--smoke] [--out <file.md>] [--only 1,2,5,6] [--rounds N] [--seconds N] [--sizes 1000,10000] [--keep]
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +19,9 @@ import type { RunContext } from './lib/context.ts';
 import { hotFigures } from './figures/hot.ts';
 import { growthFigure } from './figures/growth.ts';
 import { memoryFigure, mlflowFigure } from './figures/external.ts';
+import { stalledFigure } from './figures/stalled.ts';
 
-const USAGE = `usage: node bench/run.ts [--smoke] [--out <file.md>] [--only 1,2,3,4,5] [--rounds N] [--seconds N] [--warmup N]
+const USAGE = `usage: node bench/run.ts [--smoke] [--out <file.md>] [--only 1,2,3,4,5,6] [--rounds N] [--seconds N] [--warmup N]
                         [--sizes 1000,10000,50000] [--keep]
   --smoke    tiny sizes and durations (CI); writes to a temp file unless --out is given; speed is not judged
   --out      where to write the results (default: bench/results/<YYYY-MM-DD>.md; smoke: a temp file)
@@ -60,8 +61,8 @@ const posInt = (name: string, v: string | undefined, dflt: number, max: number) 
   if (!Number.isInteger(n) || n < 1 || n > max) fail(`--${name} must be an integer from 1 to ${max}, got ${v}`);
   return n;
 };
-const only = new Set((a.only ?? '1,2,3,4,5').split(',').map((s) => s.trim()).filter(Boolean));
-for (const id of only) if (!['1', '2', '3', '4', '5'].includes(id)) fail(`--only takes figure numbers 1-5, got ${id}`);
+const only = new Set((a.only ?? '1,2,3,4,5,6').split(',').map((s) => s.trim()).filter(Boolean));
+for (const id of only) if (!['1', '2', '3', '4', '5', '6'].includes(id)) fail(`--only takes figure numbers 1-6, got ${id}`);
 const sizes = (a.sizes ?? (smoke ? '40,320' : '1000,10000,50000')).split(',').map((s) => posInt('sizes', s, 0, 500_000));
 if (sizes.some((s, i) => i > 0 && s <= sizes[i - 1]!)) fail('--sizes must be ascending');
 
@@ -126,6 +127,7 @@ let exitCode = 0;
 try {
   if (only.has('1') || only.has('2')) figures.push(...(await hotFigures(ctx, new Set([...only].filter((x) => x === '1' || x === '2')))));
   if (only.has('5')) figures.push(await growthFigure(ctx));
+  if (only.has('6')) figures.push(await stalledFigure(ctx));
   if (only.has('3')) figures.push(await memoryFigure(ctx));
   if (only.has('4')) {
     const jsonPath = outPath.replace(/\.md$/, '') + '.mlflow.json';

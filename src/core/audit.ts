@@ -56,6 +56,13 @@ export interface AuditSink {
   readonly pending: number;
 }
 
+/**
+ * Longest wait between flush attempts while the database refuses writes (full disk, held lock): the delay
+ * doubles from `maxDelayMs` up to this, so a full disk costs a retry (and a log line) every few seconds, not
+ * ten a second.
+ */
+export const AUDIT_MAX_RETRY_MS = 5000;
+
 export interface BatchingAuditOptions {
   /** A buffered row is written at most this long after it was recorded. Default 100 ms. */
   maxDelayMs?: number;
@@ -85,6 +92,8 @@ export class BatchingAuditSink implements AuditSink {
   #timer: TimerHandle | undefined;
   #inFlight: Promise<void> = Promise.resolve();
   #writing = 0;
+  /** Flushes failed in a row; sets the retry delay. */
+  #failures = 0;
   dropped = 0;
 
   constructor(db: SqlDb, clock: Clock, timers: Timers, logger: Logger, opts: BatchingAuditOptions = {}) {
@@ -126,6 +135,7 @@ export class BatchingAuditSink implements AuditSink {
       const statements: SqlStatement[] = [];
       for (let i = 0; i < rows.length; i += AUDIT_ROWS_PER_INSERT) statements.push(insertMany(this.#db, rows.slice(i, i + AUDIT_ROWS_PER_INSERT)));
       await this.#db.batch(statements);
+      this.#failures = 0;
     } catch (err) {
       // Keep the rows for the next flush (the database may be busy or full), within a bound.
       this.#rows = [...rows, ...this.#rows];
@@ -134,8 +144,10 @@ export class BatchingAuditSink implements AuditSink {
         this.#rows.splice(0, excess);
         this.dropped += excess;
       }
-      this.#logger.error('audit_write_failed', { error: String(err), rows: rows.length, dropped: this.dropped });
-      if (this.#timer === undefined) this.#timer = this.#timers.setTimeout(() => void this.flush(), this.#maxDelayMs);
+      this.#failures++;
+      const retryMs = Math.min(this.#maxDelayMs * 2 ** this.#failures, AUDIT_MAX_RETRY_MS);
+      this.#logger.error('audit_write_failed', { error: String(err), rows: rows.length, dropped: this.dropped, retryMs });
+      if (this.#timer === undefined) this.#timer = this.#timers.setTimeout(() => void this.flush(), retryMs);
     } finally {
       this.#writing = 0;
     }

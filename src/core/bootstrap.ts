@@ -1,7 +1,9 @@
 /**
  * @module bootstrap
  * First start of a fresh database: the built-in groups, a workspace id, and the first workspace admin with
- * one token. Later starts change nothing.
+ * one token. Later starts change nothing (REGATE_ADMIN_TOKEN included): a lost admin token is recovered with
+ * `npm run admin -- reset-token` on the data directory (identity/recovery.ts), and the last active admin cannot
+ * be removed through the API (identity/admin-guard.ts).
  */
 import type { Clock, SqlDb } from './ports.ts';
 import { createPrincipal, ensureBuiltinGroups, findPrincipal } from './identity/store.ts';

@@ -7,6 +7,7 @@
  */
 import { Hono, type Context } from 'hono';
 import { GatewayError, Refusal, denied } from '../core/errors.ts';
+import { SqlError, sqlErrorToGateway } from '../core/sql-errors.ts';
 import type { AppEnv, Deps, Route } from './env.ts';
 import { errorResponse } from './respond.ts';
 import { pathGuard, rawPath } from './middleware/path-guard.ts';
@@ -64,6 +65,11 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Hono<AppEnv> {
     if (err instanceof GatewayError) {
       recordRefusal(c, err);
       return errorResponse(err);
+    }
+    // A held lock (503 + Retry-After) or a full disk (507): the caller's answer, not a bug of ours.
+    if (err instanceof SqlError) {
+      deps.logger.warn('database_unavailable', { requestId: c.get('requestId'), kind: err.kind });
+      return errorResponse(sqlErrorToGateway(err));
     }
     deps.logger.error('unhandled_error', { requestId: c.get('requestId'), error: String(err), stack: err.stack });
     return errorResponse(new GatewayError('INTERNAL_ERROR', `Internal error (request ${c.get('requestId')}).`));

@@ -2,12 +2,16 @@
  * @module params
  * Reads request parameters the way the clients send them: GET from the query string (repeated keys for
  * lists), POST/PATCH/PUT from a JSON object body, DELETE from either (MLflow sends a body, the SDK a query).
- * Every getter validates type and length and throws INVALID_PARAMETER_VALUE, never a 500.
+ * Every getter validates type and length and throws INVALID_PARAMETER_VALUE, never a 500. A body over 1 MiB is
+ * refused (413) as soon as that many bytes have arrived, never read whole.
  */
 import { GatewayError, invalid } from '../core/errors.ts';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from './json-depth.ts';
 import type { Ctx } from './env.ts';
+import { readBodyLimited } from './body-limit.ts';
 
-const MAX_BODY = 1024 * 1024;
+/** Largest JSON body, bytes: refused with 413 while it streams in (body-limit.ts), never read whole first. */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
 export class Params {
   readonly values: Record<string, unknown>;
@@ -88,9 +92,9 @@ function queryValues(c: Ctx): Record<string, unknown> {
 }
 
 async function bodyValues(c: Ctx): Promise<Record<string, unknown>> {
-  const text = await c.req.text();
-  if (text.length > MAX_BODY) throw new GatewayError('MALFORMED_REQUEST', 'Request body is larger than 1 MiB.');
+  const text = new TextDecoder().decode(await readBodyLimited(c.req.raw, MAX_JSON_BODY_BYTES));
   if (text.trim() === '') return {};
+  if (exceedsJsonDepth(text)) throw new GatewayError('MALFORMED_REQUEST', `Request body nests deeper than ${MAX_JSON_DEPTH} levels.`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

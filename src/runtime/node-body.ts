@@ -4,9 +4,10 @@
  * @hono/node-server passes as `c.env.outgoing`, and answers Hono with `RESPONSE_ALREADY_SENT`. No web stream in
  * between (`Readable.toWeb` copies every chunk, and a web body costs promises per chunk: performance-notes §1.7,
  * §2.3). Two ways, by what the store offers:
- * - a `ByteSource` (files): read into reused 1 MiB buffers (at most two per response, from a small process-wide
- *   pool), each written to the socket and reused once the socket is done with it. No allocation and no garbage
- *   per chunk, so CPU per byte and memory are below those of a Node `fs` pipe (bench/memory/stream-1gib.ts);
+ * - a `ByteSource` (files): read into reused buffers (at most two per response: 1 MiB ones from a process-wide
+ *   budget, 64 KiB ones once it is spent, pump-buffers.ts), each written to the socket and reused once the
+ *   socket is done with it. No allocation and no garbage per chunk, so CPU per byte and memory are below those
+ *   of a Node `fs` pipe (bench/memory/stream-1gib.ts), and a client that never reads pins a bounded amount;
  * - a Node `Readable` (e.g. an HTTP client's body): piped, with `pipe`'s backpressure.
  *
  * Both keep every promise of the portable guard (src/core/artifacts/guarded-body.ts), with the same outcomes:
@@ -15,7 +16,8 @@
  * - the idle budget: one timer per response on the injected Timers, re-armed only when it fires; a read from
  *   the source that waits `idleMs` (time spent waiting for a slow client does not count) aborts the
  *   connection and releases the source (its file handle);
- * - a client that goes away stops the read (the source is released, the storage request aborted);
+ * - a client that goes away stops the read (the source is released, the storage request aborted); one that
+ *   stops reading is closed by the server's send timeout (node-server.ts), which is the same thing;
  * - `onEnd` once, with the outcome and the bytes handed to the socket: `complete` when the response has
  *   finished (every byte flushed to the kernel).
  *
@@ -28,6 +30,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { ByteSource } from '../core/storage/object-store.ts';
 import { DownloadAborted, idleWatch, type StreamOutcome } from '../core/artifacts/guarded-body.ts';
 import { respondWithStream, type ObjectReply, type ObjectResponder } from '../core/artifacts/object-responder.ts';
+import { BufferLease } from './pump-buffers.ts';
 
 /** @example createNodeDeps → createDeps({ …, respondObject: nodeResponder() }) */
 export function nodeResponder(fallback: ObjectResponder = respondWithStream): ObjectResponder {
@@ -51,20 +54,7 @@ export function nodeResponder(fallback: ObjectResponder = respondWithStream): Ob
 }
 
 /** Read size of the pump: the fs store's read size (performance-notes §2.1: 1 MiB is worth 3–4× over 64 KiB). */
-export const PUMP_CHUNK = 1024 * 1024;
-/** Idle buffers kept for reuse across responses (each response holds at most two while it runs). */
-const POOL_MAX = 16;
-const pool: Buffer[] = [];
-/** Below this many bytes left, a response reads into a buffer of just that size (small ranges, small files). */
-const SMALL = 64 * 1024;
-/**
- * A buffer for the next read of a response with `left` bytes to go. Small ones come from Node's shared slab
- * (`allocUnsafe`), so a 1-byte range does not take (or, under concurrency, allocate) a 1 MiB buffer.
- */
-const takeBuffer = (left: number): Buffer => (left < SMALL ? Buffer.allocUnsafe(left) : (pool.pop() ?? Buffer.allocUnsafeSlow(PUMP_CHUNK)));
-const giveBuffer = (b: Buffer): void => {
-  if (b.length === PUMP_CHUNK && pool.length < POOL_MAX) pool.push(b);
-};
+export { PUMP_CHUNK } from './pump-buffers.ts';
 
 /** The client left before the response started: nothing to write, release the source. */
 function goneBeforeStart(res: ServerResponse, reply: ObjectReply, release: () => void): boolean {
@@ -85,6 +75,8 @@ export function pumpGuarded(source: ByteSource, res: ServerResponse, reply: Obje
   const { expected } = reply;
   const release = () => void source.close().catch(() => {});
   if (goneBeforeStart(res, reply, release)) return;
+  const buffers = new BufferLease();
+  const giveBuffer = (b: Buffer) => buffers.give(b);
   let sent = 0;
   // streaming → ending (every byte handed to `res.end`, waiting for 'finish') → done (onEnd called).
   let state: 'streaming' | 'ending' | 'done' = 'streaming';
@@ -96,6 +88,9 @@ export function pumpGuarded(source: ByteSource, res: ServerResponse, reply: Obje
     state = 'done';
     idle.stop();
     res.off('drain', onDrain);
+    // Complete: every write has called back (the last one's callback runs on 'finish' too, after this).
+    if (outcome === 'complete') setImmediate(() => buffers.end());
+    else buffers.end();
     reply.onEnd?.(outcome, sent);
   };
   const fail = (outcome: StreamOutcome, cause?: unknown) => {
@@ -110,7 +105,7 @@ export function pumpGuarded(source: ByteSource, res: ServerResponse, reply: Obje
 
   const next = (): void => {
     if (state !== 'streaming' || reading || blocked) return;
-    const buf = takeBuffer(expected - sent);
+    const buf = buffers.take(expected - sent);
     const want = Math.min(buf.length, expected - sent);
     reading = true;
     idle.waiting();

@@ -26,6 +26,8 @@ import { openSqlKeyRing, type SqlKeyRing } from '../core/artifacts/sql-key-ring.
 import { ephemeralKek, kekFromEnv } from '../core/artifacts/kek.ts';
 import type { DownloadLimits } from '../core/artifacts/download-limits.ts';
 import type { BatchingAuditOptions } from '../core/audit.ts';
+import { startSweeps, sweepSettings, type Sweeps } from './node-sweeps.ts';
+import { upgradeLegacyEtags } from './legacy-etags.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 
@@ -48,7 +50,9 @@ export interface NodeDepsOptions {
   audit?: BatchingAuditOptions;
 }
 
-export async function createNodeDeps(opts: NodeDepsOptions): Promise<{ deps: Deps; boot: BootstrapResult; db: SqliteDb; keyRing: SqlKeyRing }> {
+export async function createNodeDeps(
+  opts: NodeDepsOptions,
+): Promise<{ deps: Deps; boot: BootstrapResult; db: SqliteDb; keyRing: SqlKeyRing; sweeps?: Sweeps }> {
   const env = opts.env ?? {};
   const clock = opts.clock ?? systemClock;
   const config = parseConfig(env);
@@ -84,5 +88,10 @@ export async function createNodeDeps(opts: NodeDepsOptions): Promise<{ deps: Dep
     // Download bodies go straight from the fs stream into the socket (falls back to web streams in-process).
     respondObject: nodeResponder(),
   });
-  return { deps, boot, db, keyRing };
+  // A data directory may hold what a crash left (partial uploads, files of deleted versions): swept now, before
+  // serving, and periodically (node-sweeps.ts). In memory nothing outlives the process.
+  if (objectStore instanceof FsObjectStore) await upgradeLegacyEtags(db, objectStore, deps.logger);
+  const sweeps =
+    objectStore instanceof FsObjectStore ? await startSweeps({ store: objectStore, db, clock, logger: deps.logger }, sweepSettings(env)) : undefined;
+  return { deps, boot, db, keyRing, ...(sweeps ? { sweeps } : {}) };
 }

@@ -1,13 +1,17 @@
 /**
  * @module node
- * The Node entry: `npm start`. Serves on 127.0.0.1 by default; honours PORT, HOST, REGATE_DATA_DIR and
- * REGATE_ADMIN_TOKEN (the first admin's token when the data directory is new).
+ * The Node entry: `npm start`. Serves on 127.0.0.1 by default; honours PORT, HOST, REGATE_DATA_DIR,
+ * REGATE_ADMIN_TOKEN (the first admin's token when the data directory is new) and the connection limits of
+ * server-limits.ts (timeouts and a connection cap, parsed before anything else starts).
  */
-import { serve } from '@hono/node-server';
 import { resolve } from 'node:path';
 import type { IncomingMessage } from 'node:http';
 import { createApp } from '../http/app.ts';
 import { createNodeDeps } from './node-deps.ts';
+import { parseServerLimits } from './server-limits.ts';
+import { serveWithLimits } from './node-server.ts';
+import { parseConfig } from '../core/config.ts';
+import { checkPublicOriginSetting } from '../core/public-origin.ts';
 
 async function main(): Promise<void> {
   const env = process.env;
@@ -15,6 +19,10 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be an integer 0-65535, got ${env.PORT}`);
   const host = env.HOST ?? '127.0.0.1';
   const dataDir = resolve(env.REGATE_DATA_DIR ?? '.regate');
+  const limits = parseServerLimits(env);
+  // Beyond loopback, the Host header is anyone's to choose: refuse to start rather than refuse every signed URI.
+  const originProblem = checkPublicOriginSetting(host, parseConfig(env));
+  if (originProblem !== undefined) throw new Error(originProblem);
   const { deps, boot } = await createNodeDeps({ dataDir, env });
   if (boot.firstAdmin) {
     const fromEnv = env.REGATE_ADMIN_TOKEN !== undefined;
@@ -28,7 +36,7 @@ async function main(): Promise<void> {
   const app = createApp(deps, {
     rawTarget: (c) => (c.env as { incoming?: IncomingMessage }).incoming?.url,
   });
-  const server = serve({ fetch: app.fetch, port, hostname: host }, (info) => {
+  const server = serveWithLimits({ fetch: app.fetch, port, hostname: host, limits, logger: deps.logger }, (info) => {
     process.stdout.write(`regate listening on http://${host}:${info.port}\n`);
   });
   // Graceful stop: write the audit rows still waiting in the group commit, then close.

@@ -172,3 +172,68 @@ def test_model_version_download_uri(mlflow_as, principals, tmp_path):
         assert re.fullmatch(DOWNLOAD_URI, uri2), uri2
         assert uri1 != uri2
         assert c.get_model_version_download_uri(name, "1") == uri1
+
+
+def _mlflow_default_order(versions):
+    """MLflow's documented default for SearchModelVersions: last update time DESC, name ASC, version DESC."""
+    return sorted(versions, key=lambda v: (-v.last_updated_timestamp, v.name, -int(v.version)))
+
+
+def test_search_model_versions_default_order_across_models_and_updates(mlflow_as, principals, tmp_path):
+    u = principals.user("mvorder")
+    with mlflow_as(u):
+        c = client()
+        source = version_source(tmp_path)
+        prefix = unique("ord")
+        a, b = f"{prefix}-a", f"{prefix}-b"
+        c.create_registered_model(a)
+        c.create_registered_model(b)
+        for name in (a, b, a, b, a):
+            c.create_model_version(name, source)
+        # Updating the oldest version makes it the most recently updated one.
+        touched = c.update_model_version(a, "1", description="touched")
+
+        found = list(c.search_model_versions(f"name LIKE '{prefix}%'"))
+        assert len(found) == 5
+        ids = [(v.name, v.version) for v in found]
+        assert ids == [(v.name, v.version) for v in _mlflow_default_order(found)]
+        assert ids[0] == (a, "1")
+        assert found[0].last_updated_timestamp == touched.last_updated_timestamp
+        # Not the old name-then-version order.
+        assert ids != [(a, "3"), (a, "2"), (a, "1"), (b, "2"), (b, "1")]
+
+        # Paging with page tokens walks the same order, every version once.
+        paged, token = [], None
+        while True:
+            page = c.search_model_versions(f"name LIKE '{prefix}%'", max_results=2, page_token=token)
+            paged += [(v.name, v.version) for v in page]
+            token = page.token
+            if not token:
+                break
+        assert paged == ids
+
+        # Unfiltered (every version the caller may read), the same order holds across all of them.
+        everything = list(c.search_model_versions())
+        assert [(v.name, v.version) for v in everything] == [(v.name, v.version) for v in _mlflow_default_order(everything)]
+        assert [(v.name, v.version) for v in everything if v.name.startswith(prefix)] == ids
+
+
+def test_empty_model_version_description_reads_back_empty(mlflow_as, principals, tmp_path):
+    u = principals.user("mvdesc")
+    with mlflow_as(u):
+        c = client()
+        source = version_source(tmp_path)
+        name = unique("desc")
+        c.create_registered_model(name)
+        v1 = c.create_model_version(name, source, description="")
+        assert v1.description == ""
+        assert c.get_model_version(name, "1").description == ""
+        v2 = c.create_model_version(name, source)
+        assert v2.description is None
+        assert c.get_model_version(name, "2").description is None
+
+        c.create_model_version(name, source, description="some text")
+        assert c.update_model_version(name, "3", description="").description == ""
+        assert c.get_model_version(name, "3").description == ""
+        by_version = {v.version: v.description for v in c.search_model_versions(f"name = '{name}'")}
+        assert by_version == {"1": "", "2": None, "3": ""}

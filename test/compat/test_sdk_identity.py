@@ -6,9 +6,12 @@ import secrets
 
 import pytest
 from databricks.sdk.errors import NotFound, PermissionDenied, Unauthenticated
-from databricks.sdk.service.iam import ServicePrincipal, User
+from databricks.sdk.service.iam import Patch, PatchOp, PatchSchema, ServicePrincipal, User
 
 from conftest import Principals, sdk_client
+from helpers import unique
+
+PATCH_OP = [PatchSchema.URN_IETF_PARAMS_SCIM_API_MESSAGES_2_0_PATCH_OP]
 
 
 def test_current_user_me(admin, regate):
@@ -119,3 +122,43 @@ def test_unknown_token_is_unauthenticated(regate):
         w.current_user.me()
     assert e.value.error_code == "UNAUTHENTICATED"
     assert "Invalid access token" in str(e.value)
+
+
+# Item 18: the SDK's `update` is a PUT (full replace); its Patch.as_dict drops a falsy value, so `active`
+# goes as the string "false"; lookups may carry an unquoted filter value.
+
+
+def test_users_update_is_a_put_that_replaces_the_display_name(admin, principals: Principals):
+    u = principals.user("upd", token=False)
+    admin.users.update(u.id, user_name=u.name, display_name="Renamed By Update", active=True)
+    got = admin.users.get(u.id)
+    assert (got.user_name, got.display_name, got.active) == (u.name, "Renamed By Update", True)
+
+
+def test_service_principals_update_is_a_put(admin, principals: Principals):
+    sp = principals.service_principal("upd", token=False)
+    admin.service_principals.update(sp.id, application_id=sp.name, display_name="robot renamed", active=True)
+    got = admin.service_principals.get(sp.id)
+    assert (got.application_id, got.display_name, got.active) == (sp.name, "robot renamed", True)
+
+
+def test_users_patch_active_false_as_the_sdk_sends_it(admin, principals: Principals):
+    u = principals.user("deact")
+    w = principals.sdk(u)
+    assert w.current_user.me().user_name == u.name
+
+    admin.users.patch(u.id, operations=[Patch(op=PatchOp.REPLACE, path="active", value="false")], schemas=PATCH_OP)
+    assert admin.users.get(u.id).active is False
+    with pytest.raises((Unauthenticated, PermissionDenied)):
+        w.current_user.me()
+
+    admin.users.patch(u.id, operations=[Patch(op=PatchOp.REPLACE, path="active", value="true")], schemas=PATCH_OP)
+    assert admin.users.get(u.id).active is True
+    assert w.current_user.me().user_name == u.name
+
+
+def test_list_with_an_unquoted_filter_value(admin, principals: Principals):
+    name = unique("some-name")
+    u = admin.users.create(user_name=f"{name}@example.com", display_name=name)
+    assert [x.id for x in admin.users.list(filter=f"displayName eq {name}")] == [u.id]
+    assert list(admin.users.list(filter=f"displayName eq {unique('no-such-name')}")) == []

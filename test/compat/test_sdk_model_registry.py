@@ -106,8 +106,9 @@ def test_root_permissions_are_inherited(admin, principals, new_model):
     assert root.object_type == "registered-model"
     assert root.object_id in ("/registered-models/", "/registered-models/root"), root.object_id
     assert "CAN_MANAGE" in [x.permission_level.value for x in acl_by_principal(root)["admins"]]
-    # Direct root grants the SDK can express. regate also lists `users: CAN_CREATE_REGISTERED_MODEL`, which
-    # the SDK decodes as permission_level=None and which a PUT on root keeps (it is not a settable level).
+    # Direct root grants the SDK can express. regate also lists `users: CAN_CREATE_REGISTERED_MODEL` (from
+    # REGATE_MODEL_CREATORS), inherited, so a PUT on root reads back exactly as put; the SDK decodes the level
+    # as None (it is not a settable level).
     before = [grant(x.permission_level.value, **principal_key(e))
               for e in root.access_control_list for x in e.all_permissions or []
               if not x.inherited and x.permission_level is not None]
@@ -130,6 +131,44 @@ def test_root_permissions_are_inherited(admin, principals, new_model):
     finally:
         admin.model_registry.set_permissions("root", access_control_list=before)
     assert u.name not in acl_by_principal(admin.model_registry.get_permissions("root"))
+
+
+def test_root_put_reads_back_exactly_as_put(admin, principals):
+    """What Terraform's databricks_permissions keeps of root (non-inherited entries, admins left out) is exactly
+    what a PUT set: the model-creators right is shown inherited, from the REGATE_MODEL_CREATORS setting."""
+    def terraform_view(perms):
+        return sorted((tuple(sorted(principal_key(e).items())), x.permission_level.value)
+                      for e in perms.access_control_list or [] if e.group_name != "admins"
+                      for x in e.all_permissions or [] if not x.inherited)
+
+    root = admin.model_registry.get_permissions("root")
+    before = [grant(x.permission_level.value, **principal_key(e))
+              for e in root.access_control_list for x in e.all_permissions or []
+              if not x.inherited and x.permission_level is not None and e.group_name != "admins"]
+    u, g = principals.user("rootput"), principals.group("rootput")
+    acl = [grant("CAN_READ", user_name=u.name), grant("CAN_EDIT", group_name=g.name)]
+    try:
+        put = admin.model_registry.set_permissions("root", access_control_list=acl + [grant("CAN_MANAGE", group_name="admins")])
+        want = sorted([((("user_name", u.name),), "CAN_READ"), ((("group_name", g.name),), "CAN_EDIT")])
+        assert terraform_view(put) == want
+        again = admin.model_registry.get_permissions("root")
+        assert terraform_view(again) == want
+        creators = [x for x in acl_by_principal(again).get("users", [])]
+        assert creators and all(x.inherited and x.inherited_from_object == ["/settings/REGATE_MODEL_CREATORS"] for x in creators)
+    finally:
+        admin.model_registry.set_permissions("root", access_control_list=before)
+
+
+def test_host_metadata_names_the_oidc_root(regate, admin):
+    """/.well-known/databricks-config answers what the SDKs read (oidc_endpoint, workspace_id, host_type), so the
+    Go SDK does not warn "Host metadata missing oidc_endpoint"; token auth is unaffected."""
+    from databricks.sdk.oauth import get_host_metadata
+
+    meta = get_host_metadata(regate.url)
+    assert meta.oidc_endpoint == f"{regate.url}/oidc"
+    assert meta.workspace_id and re.fullmatch(r"[0-9]+", meta.workspace_id)
+    assert admin.config.discovery_url == f"{regate.url}/oidc/.well-known/oauth-authorization-server"
+    assert admin.current_user.me().user_name
 
 
 def test_transition_requests_and_comments(admin, principals, new_model):

@@ -250,7 +250,7 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
 
     it('refuses invalid keys before touching storage', () =>
       withStore(async (s) => {
-        const bad = ['', '/abs', '../x', 'a/../b', 'a/./b', 'a//b', 'a/', 'a\\b', 'a\u0000b', 'x'.repeat(1025), '\uD800'];
+        const bad = ['', '/abs', '../x', 'a/../b', 'a/./b', 'a//b', 'a/', 'a\\b', 'a\u0000b', '\uD800'];
         for (const k of bad) {
           expect(await kindOf(s.head(k)), JSON.stringify(k)).toBe('invalid');
           expect(await kindOf(s.get(k))).toBe('invalid');
@@ -261,7 +261,51 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<St
         const longest = `${'é'.repeat(100)}/`.repeat(5) + 'x'.repeat(19);
         expect(await kindOf(s.put(longest, streamOf(text('edge'))))).toBe('resolved');
         expect((await s.head(longest))?.size).toBe(4);
-        expect(await kindOf(s.head(`${longest}x`))).toBe('invalid');
+        expect(await kindOf(s.head(`${longest}x`))).toBe('name_too_long');
+      }));
+
+    it('refuses names over the limits with name_too_long (255 bytes a segment, 1024 a key) and writes nothing', () =>
+      withStore(async (s) => {
+        // 255 UTF-8 bytes in one segment, in ASCII and in two-byte characters: valid everywhere.
+        for (const seg of ['x'.repeat(255), `${'é'.repeat(127)}x`]) {
+          expect(await kindOf(put(s, `n/${seg}`, text('ok'))), seg).toBe('resolved');
+          expect((await s.head(`n/${seg}`))?.size).toBe(2);
+        }
+        const tooLong = ['x'.repeat(256), `${'é'.repeat(128)}`, `${'y'.repeat(300)}/f`, `${'a/'.repeat(512)}b`, 'z'.repeat(1025)];
+        for (const k of tooLong) {
+          expect(await kindOf(put(s, `n/${k}`, text('no'))), k.slice(0, 20)).toBe('name_too_long');
+          expect(await kindOf(s.head(`n/${k}`))).toBe('name_too_long');
+          expect(await kindOf(s.get(`n/${k}`))).toBe('name_too_long');
+          expect(await kindOf(s.copy('n/' + 'x'.repeat(255), `n/${k}`))).toBe('name_too_long');
+        }
+        expect((await s.list('n/')).objects.map((o) => o.key).sort()).toEqual([`n/${'x'.repeat(255)}`, `n/${'é'.repeat(127)}x`].sort());
+      }));
+
+    it('a key cannot be an object and a directory of other objects: conflict in either order, nothing written', () =>
+      withStore(async (s) => {
+        const fileFirst = await put(s, 'c/a', text('file'));
+        expect(await kindOf(put(s, 'c/a/b', text('under a file')))).toBe('conflict');
+        expect(await kindOf(put(s, 'c/a/b/deeper', text('under a file')))).toBe('conflict');
+        expect(await s.head('c/a/b')).toBeNull();
+        expect(await s.head('c/a')).toEqual(fileFirst);
+        const dirFirst = await put(s, 'd/a/b/c', text('deep'));
+        expect(await kindOf(put(s, 'd/a', text('over a directory')))).toBe('conflict');
+        expect(await kindOf(put(s, 'd/a/b', text('over a directory')))).toBe('conflict');
+        expect(await s.head('d/a')).toBeNull();
+        expect(await s.head('d/a/b/c')).toEqual(dirFirst);
+        // Copies follow the same rule, in both directions.
+        expect(await kindOf(s.copy('c/a', 'd/a'))).toBe('conflict');
+        expect(await kindOf(s.copy('d/a/b/c', 'c/a/x'))).toBe('conflict');
+        expect((await s.list('')).objects.map((o) => o.key)).toEqual(['c/a', 'd/a/b/c']);
+        // Replacing an object, or a sibling that merely shares a name prefix, is no conflict.
+        expect(await kindOf(put(s, 'c/a', text('again')))).toBe('resolved');
+        expect(await kindOf(put(s, 'c/ab', text('sibling')))).toBe('resolved');
+        expect(await kindOf(put(s, 'd/a.b', text('sibling')))).toBe('resolved');
+        // Once the object (or every object below the directory) is gone, the name is free for the other use.
+        await s.delete('c/a');
+        expect(await kindOf(put(s, 'c/a/b', text('now a directory')))).toBe('resolved');
+        await s.delete('d/a/b/c');
+        expect(await kindOf(put(s, 'd/a', text('now a file')))).toBe('resolved');
       }));
 
     it('a cancelled body stops reading, and an aborted signal fails the read', () =>

@@ -39,6 +39,8 @@ async function epoch(id: string): Promise<number> {
 type Entry = { user_name?: string; group_name?: string; service_principal_name?: string; all_permissions: unknown[] };
 const direct = (permission_level: string) => [{ permission_level, inherited: false }];
 const viaRoot = (permission_level: string) => [{ permission_level, inherited: true, inherited_from_object: FROM_ROOT }];
+/** The create-model right: inherited from the REGATE_MODEL_CREATORS setting (see test/http/root-acl.test.ts). */
+const fromCreatorsSetting = [{ permission_level: 'CAN_CREATE_REGISTERED_MODEL', inherited: true, inherited_from_object: ['/settings/REGATE_MODEL_CREATORS'] }];
 const entryOf = (acl: Entry[], key: 'user_name' | 'group_name' | 'service_principal_name', name: string) =>
   acl.find((e) => e[key] === name);
 
@@ -222,7 +224,7 @@ describe('registry-wide (root) permissions', () => {
     expect(r.access_control_list).toEqual([
       { user_name: 'bob@x', display_name: 'bob@x', all_permissions: direct('CAN_READ') },
       { group_name: 'admins', all_permissions: direct('CAN_MANAGE') },
-      { group_name: 'users', all_permissions: direct('CAN_CREATE_REGISTERED_MODEL') },
+      { group_name: 'users', all_permissions: fromCreatorsSetting },
     ]);
   });
 
@@ -232,7 +234,7 @@ describe('registry-wide (root) permissions', () => {
     const r = await h2.expectOk('GET', `${P}/root`);
     expect(r.access_control_list).toContainEqual({
       group_name: 'ml-engineers',
-      all_permissions: direct('CAN_CREATE_REGISTERED_MODEL'),
+      all_permissions: fromCreatorsSetting,
     });
     expect(JSON.stringify(r)).not.toContain('"users"');
   });

@@ -144,11 +144,11 @@ describe('model-versions/search', () => {
   }
   const ids = (res: { model_versions: Array<{ name: string; version: string }> }) => res.model_versions.map((v) => `${v.name}/${v.version}`);
 
-  it('defaults to name ascending then version descending', async () => {
+  it('defaults to last update time descending, then name, then version descending (MLflow)', async () => {
     await seed();
     const res = await h.expectOk('GET', `${MV}/search`);
-    expect(ids(res)).toEqual(['a/3', 'a/2', 'a/1', 'b/2', 'b/1']);
-    expect(res.model_versions[0]).toEqual({
+    expect(ids(res)).toEqual(['b/2', 'a/3', 'b/1', 'a/2', 'a/1']);
+    expect(res.model_versions[1]).toEqual({
       name: 'a',
       version: '3',
       creation_timestamp: T0 + 4000,
@@ -164,11 +164,11 @@ describe('model-versions/search', () => {
 
   it.each([
     ["name = 'b'", ['b/2', 'b/1']],
-    ["run_id = 'r1'", ['a/1', 'b/1']],
-    ["run_id IN ('r2', 'r4')", ['a/2', 'b/2']],
+    ["run_id = 'r1'", ['b/1', 'a/1']],
+    ["run_id IN ('r2', 'r4')", ['b/2', 'a/2']],
     ["source_path = 's3://bucket/a/r3'", ['a/3']],
     ["name = 'a' AND version_number >= 2", ['a/3', 'a/2']],
-    ['version_number = 1', ['a/1', 'b/1']],
+    ['version_number = 1', ['b/1', 'a/1']],
     ["tags.run = 'r4'", ['b/2']],
     ["name LIKE 'a' AND tags.run != 'r1'", ['a/3', 'a/2']],
   ])('filters with %s', async (filter, expected) => {
@@ -189,7 +189,7 @@ describe('model-versions/search', () => {
     const p1 = await h.expectOk('GET', `${MV}/search`, { query: { max_results: '2' } });
     const p2 = await h.expectOk('GET', `${MV}/search`, { query: { max_results: '2', page_token: p1.next_page_token } });
     const p3 = await h.expectOk('GET', `${MV}/search`, { query: { max_results: '2', page_token: p2.next_page_token } });
-    expect([ids(p1), ids(p2), ids(p3)]).toEqual([['a/3', 'a/2'], ['a/1', 'b/2'], ['b/1']]);
+    expect([ids(p1), ids(p2), ids(p3)]).toEqual([['b/2', 'a/3'], ['b/1', 'a/2'], ['a/1']]);
     expect(p3.next_page_token).toBeUndefined();
 
     await r.grant('b', 'alice@x', 'CAN_READ');

@@ -122,3 +122,25 @@ describe('bad input never gets a 500', () => {
     }
   });
 });
+
+describe('malformed percent-escapes on every route', () => {
+  const bad = ['%ZZ', '%ff', '%c0%ae', '%', '%ed%a0%80'];
+
+  it('in the path or the query: 400 INVALID_PARAMETER_VALUE before routing, with or without credentials', async () => {
+    for (const r of ROUTES) {
+      const path = concrete(r.path).replace('/*', '/databricks/mlflow/tmp-external-source/a/b');
+      for (const b of bad) {
+        for (const target of [`${path}${b}`, `${path}?name=${b}`, `${path}?${b}=1`]) {
+          for (const token of [undefined, null]) {
+            const res = await h.app.request(target, {
+              method: r.method,
+              headers: token === null ? {} : { Authorization: `Bearer ${h.adminToken}` },
+            });
+            expect(res.status, `${r.method} ${target}`).toBe(400);
+            if (r.method !== 'HEAD') expect((await res.json()).error_code, `${r.method} ${target}`).toBe('INVALID_PARAMETER_VALUE');
+          }
+        }
+      }
+    }
+  });
+});

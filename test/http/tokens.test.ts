@@ -98,6 +98,7 @@ describe('authentication', () => {
     const r = await h.call('GET', '/.well-known/databricks-config', { token: null });
     expect(r.status).toBe(200);
     expect(r.json.workspace_id).toBe(h.deps.workspaceId);
-    expect(r.json.oidc_endpoint).toBeUndefined();
+    // The OIDC root the Go SDK warns about when missing (item 20); localhost is the harness's loopback origin.
+    expect(r.json.oidc_endpoint).toBe('http://localhost/oidc');
   });
 });

@@ -297,3 +297,64 @@ describe('comments', () => {
     expect((await h.call('DELETE', `${CM}/delete`, {})).status).toBe(400);
   });
 });
+
+describe('request creators and comment authors are principals, not names (item 7)', () => {
+  const cancel = (who: Identity, creator: string) =>
+    h.call('DELETE', `${TR}/delete`, { token: who.token, query: { name: 'm', version: '1', stage: 'Staging', creator } });
+  const grantRead = async (body: Record<string, string>) => {
+    const id = (await h.expectOk('GET', '/api/2.0/mlflow/databricks/registered-models/get', { query: { name: 'm' } })).registered_model_databricks.id;
+    await h.expectOk('PATCH', `/api/2.0/permissions/registered-models/${id}`, { body: { access_control_list: [{ ...body, permission_level: 'CAN_READ' }] } });
+  };
+
+  it('a user deleted and made again under the same name cannot cancel, edit or delete what the old one made', async () => {
+    expect((await request(reader, 'Staging')).status).toBe(200);
+    const c = await h.expectOk('POST', `${CM}/create`, { token: reader.token, body: { name: 'm', version: '1', comment: 'mine' } });
+    await h.expectOk('DELETE', `/api/2.0/preview/scim/v2/Users/${reader.id}`);
+    const again = await h.user('reader@x');
+    expect(again.id).not.toBe(reader.id);
+    await grantRead({ user_name: 'reader@x' });
+
+    const [req] = await list(again);
+    expect(req.user_id).toBe('reader@x');
+    expect(req.available_actions).not.toContain('CANCEL_TRANSITION_REQUEST');
+    const r = await cancel(again, 'reader@x');
+    expect(r.status).toBe(403);
+    expect(r.json.error_code).toBe('PERMISSION_DENIED');
+    expect(await list(owner)).toHaveLength(1);
+
+    const comments = c.comment.id as string;
+    for (const [method, path, o] of [
+      ['PATCH', `${CM}/update`, { body: { id: comments, comment: 'hijacked' } }],
+      ['DELETE', `${CM}/delete`, { query: { id: comments } }],
+    ] as const) {
+      const x = await h.call(method, path, { token: again.token, ...o });
+      expect(x.status, method).toBe(403);
+    }
+  });
+
+  it("a service principal whose application id is a user's name cancels only its own requests", async () => {
+    const sp = await h.expectOk('POST', '/api/2.0/preview/scim/v2/ServicePrincipals', { body: { applicationId: 'reader@x', displayName: 'twin' } });
+    const t = await h.expectOk('POST', '/api/2.0/token-management/on-behalf-of/tokens', { body: { application_id: 'reader@x' } });
+    const twin: Identity = { id: sp.id, name: 'reader@x', token: t.token_value };
+    await grantRead({ service_principal_name: 'reader@x' });
+
+    expect((await request(reader, 'Staging')).status).toBe(200);
+    const [req] = await list(twin);
+    expect(req.available_actions).not.toContain('CANCEL_TRANSITION_REQUEST');
+    const r = await cancel(twin, 'reader@x');
+    expect(r.status).toBe(403);
+    expect(r.json.error_code).toBe('PERMISSION_DENIED');
+
+    // With a request of its own (recorded under the same name), cancelling closes its own and leaves the user's.
+    expect((await request(twin, 'Staging')).status).toBe(200);
+    expect(await list(owner)).toHaveLength(2);
+    expect((await cancel(twin, 'reader@x')).status).toBe(200);
+    const left = await h.expectOk('GET', `${TR}/list`, { token: reader.token, query: { name: 'm', version: '1' } });
+    expect(left.requests).toHaveLength(1);
+    expect(left.requests[0].available_actions).toContain('CANCEL_TRANSITION_REQUEST');
+    // The model's manager cancels every open request recorded under that name.
+    expect((await request(twin, 'Staging')).status).toBe(200);
+    expect((await cancel(owner, 'reader@x')).status).toBe(200);
+    expect(await list(owner)).toEqual([]);
+  });
+});

@@ -2,7 +2,7 @@
  * The Node entry as a newcomer meets it: `node src/runtime/node.ts` on a fresh data directory prints the
  * first admin's token once and the listening line, serves on loopback, and keeps its data across restarts.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,5 +50,18 @@ describe('node entry', () => {
     expect(r.status).toBe(200);
     const raw = await fetch(`${s.url}//api/2.0/preview/scim/v2/Me`, { headers: { Authorization: `Bearer ${token}` } });
     expect(raw.status).toBe(400);
+  });
+
+  it('refuses to listen beyond loopback until a public origin is configured, and starts once it is', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'regate-node-')), 'data');
+    const r = spawnSync(process.execPath, ['src/runtime/node.ts'], {
+      env: { ...process.env, PORT: '0', HOST: '0.0.0.0', REGATE_DATA_DIR: dataDir },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('REGATE_PUBLIC_ORIGINS');
+    const s = await start({ REGATE_DATA_DIR: dataDir, HOST: '0.0.0.0', REGATE_PUBLIC_ORIGINS: 'https://regate.example.com' });
+    expect(s.out).toContain('regate listening on http://0.0.0.0:');
   });
 });

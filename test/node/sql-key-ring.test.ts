@@ -166,7 +166,7 @@ describe('SqlKeyRing across two instances over one database', () => {
     const k2 = await ringA.rotate();
     // A sealed key moved to another row does not open (the kid is authenticated data): refresh refuses.
     await a.prepare('UPDATE signing_keys SET private_enc = (SELECT private_enc FROM signing_keys WHERE kid = ?) WHERE kid = ?').bind(k1, k2).run();
-    await expect(ringB.refresh(await keyEpoch(b))).rejects.toThrow(new RegExp(`Signing key ${k2} in the database does not decrypt`));
+    await expect(ringB.refresh(await keyEpoch(b))).rejects.toThrow(new RegExp(`signing_keys row kid='${k2}': does not decrypt`));
     await expect(openSqlKeyRing(b, clock, kek)).rejects.toThrow(/does not decrypt/);
     await a.prepare("UPDATE signing_keys SET private_enc = replace(private_enc, 'v1.', 'v2.') WHERE kid = ?").bind(k1).run();
     await expect(openSqlKeyRing(b, clock, kek)).rejects.toThrow(/not in the v1 sealed format/);

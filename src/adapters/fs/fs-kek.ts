@@ -8,10 +8,12 @@
  */
 import { chmod, link, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { generateKekText, importKek, KEK_ENV, parseKek } from '../../core/artifacts/kek.ts';
 
 export const KEK_FILE = 'kek';
+/** The data directory's database (node-deps.ts), named in the fixes errors give. */
+export const DATABASE_FILE = 'regate.sqlite';
 
 /** `<dataDir>/keys`, created 0700 (and made 0700 if it exists). */
 export async function keysDir(dataDir: string): Promise<string> {
@@ -38,13 +40,33 @@ function code(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/**
+ * A KEK file that does not parse: it is what seals the signing keys, so the fix is to restore it; only if it
+ * is lost, start over with new keys (the file and the table emptied together).
+ */
+function corruptKek(path: string, problem: string): Error {
+  const db = join(dirname(dirname(path)), DATABASE_FILE);
+  return new Error(
+    `Key-encryption key file ${path} is corrupt: ${problem}. It seals the signing keys in ${db}: restore it from a ` +
+      `backup (or set ${KEK_ENV} to the same key). If it is lost, start over with new signing keys (every download ` +
+      `URI already issued stops verifying): rm ${path} && sqlite3 ${db} "DELETE FROM signing_keys", then start regate.`,
+  );
+}
+
 async function readKekFile(path: string): Promise<Uint8Array> {
   const st = await stat(path);
   if (!st.isFile()) throw new Error(`${path} is not a file.`);
   if ((st.mode & 0o077) !== 0) {
     throw new Error(`Key-encryption key ${path} is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it.`);
   }
-  return parseKek(await readFile(path, 'utf8'), path);
+  const text = await readFile(path, 'utf8');
+  if (text.trim() === '') throw corruptKek(path, 'it is empty');
+  try {
+    return parseKek(text, 'it');
+  } catch (e) {
+    // parseKek's advice to make a new key is wrong here: a new KEK opens none of the stored keys.
+    throw corruptKek(path, (e as Error).message.replace(/; make one with.*$/, '').replace(/\.$/, ''));
+  }
 }
 
 /** Writes `text` to `path` unless a file is there already (temp file, fsync, hard link). */

@@ -15,7 +15,7 @@ import type { Clock, SqlDb } from '../../core/ports.ts';
 import { systemClock } from '../../core/clock.ts';
 import { isValidKid, type StoredKey } from '../../core/artifacts/key-ring.ts';
 import { openSqlKeyRing, type SqlKeyRing } from '../../core/artifacts/sql-key-ring.ts';
-import { keysDir, loadNodeKek, syncDir } from './fs-kek.ts';
+import { DATABASE_FILE, keysDir, loadNodeKek, syncDir } from './fs-kek.ts';
 
 export interface LegacyKeyFiles {
   keys: StoredKey[];
@@ -32,7 +32,15 @@ export async function readLegacyKeyFiles(dir: string): Promise<LegacyKeyFiles> {
       if ((st.mode & 0o077) !== 0) {
         throw new Error(`Signing key ${path} is readable by others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it.`);
       }
-      const parsed = JSON.parse(await readFile(path, 'utf8')) as StoredKey;
+      let parsed: StoredKey;
+      try {
+        parsed = JSON.parse(await readFile(path, 'utf8')) as StoredKey;
+      } catch (e) {
+        throw new Error(
+          `Legacy signing key file ${path} is not valid JSON (truncated?): ${(e as Error).message}. Restore it from a ` +
+            `backup, or delete it (download URIs it signed stop verifying; with no key left, regate makes a new one).`,
+        );
+      }
       if (!isValidKid(parsed.kid)) throw new Error(`Signing key ${path} has an invalid kid.`);
       return parsed;
     }),
@@ -52,7 +60,10 @@ export async function openNodeKeyRing(
   const kek = await loadNodeKek(dataDir, opts.env ?? {});
   const dir = await keysDir(dataDir);
   const legacy = await readLegacyKeyFiles(dir);
-  const ring = await openSqlKeyRing(db, opts.clock ?? systemClock, kek, legacy.keys.length ? { initialKeys: legacy.keys } : {});
+  const ring = await openSqlKeyRing(db, opts.clock ?? systemClock, kek, {
+    databaseFile: join(dataDir, DATABASE_FILE),
+    ...(legacy.keys.length ? { initialKeys: legacy.keys } : {}),
+  });
   if (legacy.paths.length > 0) {
     // Committed in the table (by this instance or another): the plaintext copies go.
     for (const p of legacy.paths) await rm(p, { force: true });

@@ -16,6 +16,8 @@ import type { FileHandle } from 'node:fs/promises';
 export interface Lease {
   fh: FileHandle;
   st: BigIntStats;
+  /** The ETag of the bytes the handle reads. */
+  etag: string;
   /** Ends this read's use of the handle (closes it when it is not, or no longer, cached). */
   release(): Promise<void>;
 }
@@ -87,6 +89,7 @@ export class HandleCache {
     return {
       fh: e.fh,
       st: e.st,
+      etag: e.etag,
       release: async () => {
         if (released) return;
         released = true;
@@ -111,11 +114,12 @@ export class HandleCache {
 }
 
 /** A lease on a handle nobody else shares: releasing it closes it. */
-export function ownLease(fh: FileHandle, st: BigIntStats): Lease {
+export function ownLease(fh: FileHandle, st: BigIntStats, etag: string): Lease {
   let released = false;
   return {
     fh,
     st,
+    etag,
     release: async () => {
       if (released) return;
       released = true;

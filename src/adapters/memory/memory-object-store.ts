@@ -10,6 +10,7 @@ import { paginate } from '../../core/storage/listing.ts';
 import {
   assertKey,
   clampRange,
+  parentKeys,
   StorageError,
   type GetOptions,
   type GetResult,
@@ -67,6 +68,8 @@ function sliceStream(bytes: Uint8Array, start: number, end: number, chunkSize: n
 
 export class MemoryObjectStore implements ObjectStore {
   readonly #objects = new Map<string, Entry>();
+  /** Directory → number of objects below it, so the key-tree rule (`a` and `a/b` never both) costs a lookup. */
+  readonly #dirs = new Map<string, number>();
   readonly #clock: Clock;
   readonly #chunkSize: number;
 
@@ -78,10 +81,23 @@ export class MemoryObjectStore implements ObjectStore {
   /** Test convenience: store bytes directly. */
   async putBytes(key: string, bytes: Uint8Array): Promise<ObjectMeta> {
     assertKey(key);
+    this.#checkTree(key);
     const copy = bytes.slice();
     const meta = { key, size: copy.length, etag: await contentEtag(copy), lastModified: Math.floor(this.#clock.now()) };
-    this.#objects.set(key, { bytes: copy, meta });
+    this.#set(key, { bytes: copy, meta });
     return { ...meta };
+  }
+
+  /** Refuses a key that is a directory of an object, or has an object as one of its directories. */
+  #checkTree(key: string): void {
+    if (this.#dirs.has(key) || parentKeys(key).some((p) => this.#objects.has(p))) {
+      throw new StorageError('conflict', `${key} and another object would be a file and a directory.`);
+    }
+  }
+
+  #set(key: string, e: Entry): void {
+    if (!this.#objects.has(key)) for (const p of parentKeys(key)) this.#dirs.set(p, (this.#dirs.get(p) ?? 0) + 1);
+    this.#objects.set(key, e);
   }
 
   async head(key: string): Promise<ObjectMeta | null> {
@@ -110,6 +126,13 @@ export class MemoryObjectStore implements ObjectStore {
 
   async put(key: string, body: ReadableStream<Uint8Array>, opts: PutOptions = {}): Promise<ObjectMeta> {
     assertKey(key);
+    try {
+      // Early, so a refused name does not read the body (checked again when the bytes are stored).
+      this.#checkTree(key);
+    } catch (err) {
+      await body.cancel(err).catch(() => {});
+      throw err;
+    }
     const chunks: Uint8Array[] = [];
     let total = 0;
     const reader = body.getReader();
@@ -147,7 +170,12 @@ export class MemoryObjectStore implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     assertKey(key);
-    this.#objects.delete(key);
+    if (!this.#objects.delete(key)) return;
+    for (const p of parentKeys(key)) {
+      const n = this.#dirs.get(p)! - 1;
+      if (n === 0) this.#dirs.delete(p);
+      else this.#dirs.set(p, n);
+    }
   }
 
   async copy(srcKey: string, dstKey: string): Promise<ObjectMeta> {
@@ -155,10 +183,11 @@ export class MemoryObjectStore implements ObjectStore {
     assertKey(dstKey);
     const e = this.#objects.get(srcKey);
     if (!e) throw new StorageError('not_found', `No object ${srcKey}.`);
+    this.#checkTree(dstKey);
     // Shares the bytes (and so the content ETag): stored arrays are never written to, since puts store a
     // fresh array and reads hand out slices.
     const meta: ObjectMeta = { key: dstKey, size: e.meta.size, etag: e.meta.etag, lastModified: Math.floor(this.#clock.now()) };
-    this.#objects.set(dstKey, { bytes: e.bytes, meta });
+    this.#set(dstKey, { bytes: e.bytes, meta });
     return { ...meta };
   }
 }

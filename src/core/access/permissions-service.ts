@@ -27,6 +27,13 @@ export const ROOT_OBJECT_ID = '/registered-models/root';
 /** The workspace right to create models, reported on root only (PermissionLevel, not a grant level). */
 export const CAN_CREATE_REGISTERED_MODEL = 'CAN_CREATE_REGISTERED_MODEL';
 
+/**
+ * Where the create-model right comes from: the REGATE_MODEL_CREATORS setting, not a grant on root. It is
+ * shown on root as an *inherited* permission from this source, because no Permissions call can set or remove
+ * it: as a direct entry, Terraform (which ignores inherited permissions) planned to remove it on every run.
+ */
+export const MODEL_CREATORS_SOURCE = '/settings/REGATE_MODEL_CREATORS';
+
 const MODEL_ID = /^[0-9a-f]{32}$/;
 
 export interface Permission {
@@ -139,7 +146,11 @@ export async function getPermissions(db: SqlDb, config: Config, objectId: string
   if (isRoot) {
     const creators = await findPrincipal(db, 'group', config.modelCreatorsGroup);
     if (creators) {
-      add(creators.id, 'group', creators.name, creators.display_name, { permission_level: CAN_CREATE_REGISTERED_MODEL, inherited: false });
+      add(creators.id, 'group', creators.name, creators.display_name, {
+        permission_level: CAN_CREATE_REGISTERED_MODEL,
+        inherited: true,
+        inherited_from_object: [MODEL_CREATORS_SOURCE],
+      });
     }
   }
   const list = [...entries.values()].sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || cmp(a.name, b.name));

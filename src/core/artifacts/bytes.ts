@@ -1,9 +1,18 @@
 /**
  * @module bytes
- * Small byte helpers on web APIs: read a bounded stream whole (DBFS reads are at most 1 MiB), and base64.
+ * Small byte helpers on web APIs: read a bounded stream whole (DBFS reads and JSON bodies are at most 1 MiB),
+ * and base64.
  */
 
-/** Reads a stream to its end, failing once more than `max` bytes arrive (the stream is then cancelled). */
+/** A stream passed the byte limit it was read with. */
+export class StreamTooLong extends RangeError {
+  override name = 'StreamTooLong';
+}
+
+/**
+ * Reads a stream to its end, failing with StreamTooLong once more than `max` bytes arrive: the stream is then
+ * cancelled, so nothing past the limit is read or kept.
+ */
 export async function readAll(stream: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
   const reader = stream.getReader();
   const parts: Uint8Array[] = [];
@@ -13,8 +22,8 @@ export async function readAll(stream: ReadableStream<Uint8Array>, max: number): 
     if (done) break;
     total += value.byteLength;
     if (total > max) {
-      await reader.cancel();
-      throw new RangeError(`stream longer than ${max} bytes`);
+      await reader.cancel().catch(() => {});
+      throw new StreamTooLong(`stream longer than ${max} bytes`);
     }
     parts.push(value);
   }

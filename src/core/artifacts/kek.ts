@@ -69,25 +69,59 @@ export async function sealPrivateJwk(kek: CryptoKey, kid: string, jwk: JsonWebKe
   return `${SEAL_VERSION}.${base64url.encode(iv)}.${base64url.encode(new Uint8Array(ct))}`;
 }
 
-/** Thrown when a sealed key does not open: another KEK sealed it, or the row was altered. */
+/**
+ * Why a sealed key did not open. `wrong_kek` is the only one a valid row can give (GCM's tag does not verify:
+ * another KEK sealed it, or the ciphertext was altered in place); the others mean the row itself is damaged.
+ */
+export type SealProblem = 'format' | 'truncated' | 'wrong_kek' | 'content';
+
+/** Thrown when a sealed key does not open; `problem` says which way. */
 export class KeyDecryptionError extends Error {
   override name = 'KeyDecryptionError';
+  readonly problem: SealProblem;
+  constructor(problem: SealProblem, message: string) {
+    super(message);
+    this.problem = problem;
+  }
 }
+
+/**
+ * The shortest sealed Ed25519 private JWK: GCM's tag plus `{"kty","crv","x","d"}` with 43-character x and d
+ * (what generateStoredKey makes; a legacy key may carry more members, never fewer).
+ */
+const MIN_SEALED_BYTES = 16 + JSON.stringify({ kty: 'OKP', crv: 'Ed25519', x: 'x'.repeat(43), d: 'd'.repeat(43) }).length;
+const B64URL = /^[A-Za-z0-9_-]*$/;
 
 /** Opens a sealed private JWK of `kid`; throws KeyDecryptionError when it does not open. */
 export async function openPrivateJwk(kek: CryptoKey, kid: string, sealed: string): Promise<JsonWebKey> {
   const parts = sealed.split('.');
-  if (parts.length !== 3 || parts[0] !== SEAL_VERSION) {
-    throw new KeyDecryptionError(`Signing key ${kid}: its private part is not in the ${SEAL_VERSION} sealed format.`);
+  while (parts[0] === SEAL_VERSION && parts.length < 3) parts.push(''); // cut short inside the IV
+  if (parts.length !== 3 || parts[0] !== SEAL_VERSION || !B64URL.test(parts[1]!) || !B64URL.test(parts[2]!)) {
+    throw new KeyDecryptionError('format', `Signing key ${kid}: its private part is not in the ${SEAL_VERSION} sealed format.`);
+  }
+  let iv: Uint8Array;
+  let ct: Uint8Array;
+  try {
+    iv = base64url.decode(parts[1]!);
+    ct = base64url.decode(parts[2]!);
+  } catch {
+    // Only a length that base64url cannot have (4n + 1 characters) gets here: cut short.
+    iv = new Uint8Array(0);
+    ct = new Uint8Array(0);
+  }
+  if (iv.byteLength !== IV_BYTES || ct.byteLength < MIN_SEALED_BYTES) {
+    throw new KeyDecryptionError(
+      'truncated',
+      `Signing key ${kid}: its private part is truncated (${sealed.length} characters; a sealed key has at least ` +
+        `${3 + 16 + 1 + Math.ceil((MIN_SEALED_BYTES * 4) / 3)}).`,
+    );
   }
   let plain: ArrayBuffer;
   try {
-    const iv = base64url.decode(parts[1]!);
-    const ct = base64url.decode(parts[2]!);
-    if (iv.byteLength !== IV_BYTES) throw new TypeError('bad IV');
     plain = await crypto.subtle.decrypt({ name: AES_GCM, iv: iv as Uint8Array<ArrayBuffer>, additionalData: utf8.encode(kid) }, kek, ct as Uint8Array<ArrayBuffer>);
   } catch {
     throw new KeyDecryptionError(
+      'wrong_kek',
       `Signing key ${kid} in the database does not decrypt with the configured key-encryption key (${KEK_ENV}, or ` +
         `<dataDir>/keys/kek on Node): it was sealed with another one, or the row was altered.`,
     );
@@ -95,6 +129,6 @@ export async function openPrivateJwk(kek: CryptoKey, kid: string, sealed: string
   try {
     return JSON.parse(new TextDecoder().decode(plain)) as JsonWebKey;
   } catch {
-    throw new KeyDecryptionError(`Signing key ${kid}: its decrypted private part is not JSON.`);
+    throw new KeyDecryptionError('content', `Signing key ${kid}: its decrypted private part is not a JWK.`);
   }
 }

@@ -12,6 +12,7 @@ import type { SqlDb } from '../ports.ts';
 import type { Principal } from '../identity/principal.ts';
 import type { AclCache } from '../access/acl-cache.ts';
 import { invalid } from '../errors.ts';
+import { decodeRequestComponent } from '../percent-decoding.ts';
 import type { AuditSink } from '../audit.ts';
 import { decide } from '../access/policy.ts';
 import { modelByName, versionRow } from '../registry/rows.ts';
@@ -43,7 +44,7 @@ export async function planSource(deps: SourceDeps, principal: Principal, source:
 
   const models = /^models:\/([^/]+)\/([0-9]{1,15})\/?$/.exec(source);
   if (models) {
-    const model = await modelByName(deps.db, decodeURIComponent(models[1]!));
+    const model = await modelByName(deps.db, decodeRequestComponent(models[1]!, 'model name in source'));
     if (!model) throw missing(source);
     const level = await levelOn(deps, principal, model);
     if (decide(level, { kind: 'view' }) !== 'allow') {

@@ -4,7 +4,8 @@
  * database (Node processes, Worker isolates over D1) signs and verifies with the same keys.
  *
  * - Rows hold the public JWK in clear and the private JWK sealed with the key-encryption key (kek.ts). A row
- *   that does not decrypt fails the load with a clear error: never skipped.
+ *   that does not load fails the load: never skipped. The error names every broken row by kid, what is wrong
+ *   with it (truncated, unparseable, sealed with another KEK) and the fix (key-load-error.ts).
  * - The verification set is the two newest rows, current first (KeySet's rules).
  * - Every write (`rotate`, `remove`, the clean-up at open) is one `db.batch`: the row change, the bump of the
  *   meta counter `signing_key_epoch`, and a re-read of the table, so the local set is exactly what was
@@ -30,7 +31,8 @@ import {
   type SigningKey,
   type StoredKey,
 } from './key-ring.ts';
-import { openPrivateJwk, sealPrivateJwk } from './kek.ts';
+import { KeyDecryptionError, openPrivateJwk, sealPrivateJwk } from './kek.ts';
+import { KeyLoadError, type BrokenKeyRow } from './key-load-error.ts';
 
 export interface SqlKeyRing extends SharedKeyRing {
   /** The `signing_key_epoch` the keys in memory were loaded at. */
@@ -45,6 +47,8 @@ export interface SqlKeyRingOptions {
    * only if no other key is in the table when they are written.
    */
   initialKeys?: StoredKey[];
+  /** The database file, named in the fix an error gives (`sqlite3 <file> "DELETE …"`); unknown on D1. */
+  databaseFile?: string;
 }
 
 interface KeyRow {
@@ -82,10 +86,13 @@ class SqlRing implements SqlKeyRing {
   #applied = 0;
   #inflight: { n: number; promise: Promise<void> } | undefined;
 
-  constructor(db: SqlDb, clock: Clock, kek: CryptoKey) {
+  readonly #databaseFile: string | undefined;
+
+  constructor(db: SqlDb, clock: Clock, kek: CryptoKey, databaseFile: string | undefined) {
     this.#db = db;
     this.#clock = clock;
     this.#kek = kek;
+    this.#databaseFile = databaseFile;
   }
 
   #keys(): KeySet {
@@ -142,28 +149,46 @@ class SqlRing implements SqlKeyRing {
     return this.#apply(n, results[results.length - 1] as unknown as KeyRow[], known);
   }
 
+  /** One row as a key; throws a BrokenKeyRow saying what is wrong with it. */
   async #importRow(row: KeyRow, known: LoadedKey[]): Promise<LoadedKey> {
     const kid = row.kid!;
-    if (!isValidKid(kid)) throw new Error(`The signing_keys table holds an invalid kid.`);
+    const broken = (problem: string, wrongKek = false): BrokenKeyRow => ({ kid, problem, wrongKek });
+    if (!isValidKid(kid)) throw broken('its kid is not a valid key id (43 base64url characters, an RFC 7638 thumbprint).');
     const created = Number(row.created);
     const have = this.#imported.get(kid) ?? known.find((k) => k.kid === kid);
     if (have) return { ...have, created };
-    const jwk = await openPrivateJwk(this.#kek, kid, row.private_enc ?? '');
     let pub: JsonWebKey;
     try {
       pub = JSON.parse(row.public_jwk ?? '') as JsonWebKey;
     } catch {
-      throw new Error(`Signing key ${kid}: its public JWK is not JSON.`);
+      throw broken(`its public_jwk is not valid JSON (${(row.public_jwk ?? '').length} characters; truncated or altered).`);
     }
-    if (pub.x !== jwk.x) throw new Error(`Signing key ${kid}: its public and private parts differ.`);
-    return importStoredKey({ kid, created, jwk });
+    let jwk: JsonWebKey;
+    try {
+      jwk = await openPrivateJwk(this.#kek, kid, row.private_enc ?? '');
+    } catch (e) {
+      if (!(e instanceof KeyDecryptionError)) throw e;
+      // The list line names the row already: drop the message's own "Signing key <kid>" lead.
+      throw broken(e.message.replace(/^Signing key \S+(?: in the database)?:? /, ''), e.problem === 'wrong_kek');
+    }
+    if (pub.x !== jwk.x) throw broken('its public_jwk and its private part are different keys (the row was altered).');
+    try {
+      return await importStoredKey({ kid, created, jwk });
+    } catch (e) {
+      throw broken(`its key does not import: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** Makes `rows` (a LOAD_SQL result) the local state, unless a later load was applied meanwhile. */
   async #apply(n: number, rows: KeyRow[], known: LoadedKey[] = []): Promise<string[]> {
     const keyRows = rows.filter((r) => r.kid !== null);
     if (keyRows.length === 0) throw new Error('The signing_keys table is empty: no key to sign or verify with.');
-    const loaded = await Promise.all(keyRows.map((r) => this.#importRow(r, known)));
+    // Every row is tried, so one error names every broken row, and tells a wrong KEK (no row opens) apart.
+    const settled = await Promise.allSettled(keyRows.map((r) => this.#importRow(r, known)));
+    const brokenRows = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    for (const b of brokenRows) if (b instanceof Error) throw b; // not a row problem (I/O, a bug): as it is
+    if (brokenRows.length > 0) throw new KeyLoadError(brokenRows as BrokenKeyRow[], keyRows.length, this.#databaseFile);
+    const loaded = settled.map((r) => (r as PromiseFulfilledResult<LoadedKey>).value);
     const epoch = Number(rows[0]!.epoch ?? 0);
     const set = new KeySet(loaded);
     if (n < this.#applied) return set.dropped;
@@ -251,7 +276,7 @@ class SqlRing implements SqlKeyRing {
  * @example const ring = await openSqlKeyRing(db, clock, await importKek(parseKek(env.REGATE_KEY_ENCRYPTION_KEY)))
  */
 export async function openSqlKeyRing(db: SqlDb, clock: Clock, kek: CryptoKey, opts: SqlKeyRingOptions = {}): Promise<SqlKeyRing> {
-  const ring = new SqlRing(db, clock, kek);
+  const ring = new SqlRing(db, clock, kek, opts.databaseFile);
   await ring.open(opts.initialKeys);
   return ring;
 }

@@ -46,11 +46,13 @@ export async function renderPrincipal(db: SqlDb, p: PrincipalRow): Promise<Recor
  */
 export function parseScimFilter(filter: string | undefined, kind: PrincipalKind): (p: PrincipalRow) => boolean {
   if (filter === undefined || filter.trim() === '') return () => true;
-  const m = /^\s*(\w+)\s+(eq|co|sw)\s+(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')\s*$/i.exec(filter);
+  // The value may also come unquoted (`displayName eq some-name`): Databricks matches it like the quoted
+  // form, and clients send it that way. An unquoted value runs to the end and holds no spaces or quotes.
+  const m = /^\s*(\w+)\s+(eq|co|sw)\s+(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)'|([^\s"']+))\s*$/i.exec(filter);
   if (!m) throw invalid(`Unsupported SCIM filter: ${filter}. Supported: <attribute> eq|co|sw "<value>".`);
   const attr = m[1]!.toLowerCase();
   const op = m[2]!.toLowerCase();
-  const value = (m[3] ?? m[4] ?? '').replace(/\\(.)/g, '$1');
+  const value = m[5] ?? (m[3] ?? m[4] ?? '').replace(/\\(.)/g, '$1');
   const field = (p: PrincipalRow): string => {
     if (attr === 'id') return p.id;
     if (attr === 'displayname') return p.display_name;
@@ -82,6 +84,20 @@ const memberIds = (value: unknown): string[] => {
   });
 };
 
+/**
+ * A SCIM boolean as clients send it: JSON true/false, the strings "true"/"false" (any case; the Databricks
+ * docs and SDK users send `"value": "false"`, because the SDK's Patch.as_dict drops a falsy value), or the
+ * docs' `[{"value": "false"}]` list form. Anything else is INVALID_PARAMETER_VALUE.
+ * @example scimBoolean([{ value: 'false' }], 'active') // false
+ */
+export function scimBoolean(value: unknown, attr: string): boolean {
+  let v = value;
+  if (Array.isArray(v) && v.length === 1 && typeof v[0] === 'object' && v[0] !== null) v = (v[0] as { value?: unknown }).value;
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string' && /^(true|false)$/i.test(v)) return v.toLowerCase() === 'true';
+  throw invalid(`Invalid value ${JSON.stringify(value)} for SCIM attribute '${attr}': expected true or false.`);
+}
+
 /** Reads SCIM PatchOp operations: add/remove/replace of members, displayName and active. */
 export function parsePatchOperations(ops: Record<string, unknown>[]): MemberChange {
   const change: MemberChange = { add: [], remove: [] };
@@ -105,11 +121,11 @@ export function parsePatchOperations(ops: Record<string, unknown>[]): MemberChan
         else change.replace = ids;
       }
       if (typeof v.displayName === 'string') change.displayName = v.displayName;
-      if (typeof v.active === 'boolean') change.active = v.active;
+      if (v.active !== undefined) change.active = scimBoolean(v.active, 'active');
     } else if (kind === 'replace' && path === 'displayName' && typeof value === 'string') {
       change.displayName = value;
-    } else if (kind === 'replace' && path === 'active' && typeof value === 'boolean') {
-      change.active = value;
+    } else if ((kind === 'replace' || kind === 'add') && path === 'active') {
+      change.active = scimBoolean(value, 'active');
     } else {
       throw invalid(`Unsupported SCIM patch operation: ${JSON.stringify(op)}`);
     }

@@ -85,7 +85,8 @@ export function renderModelVersion(row: VersionRow, modelName: string, tags?: re
     status: row.status,
     tags: renderTags(tags),
   };
-  if (row.description) out.description = row.description;
+  // Present when given, even as "" (MLflow's to_proto tests `is not None`); absent when never given.
+  if (row.description || row.has_description) out.description = row.description;
   if (row.run_id) out.run_id = row.run_id;
   if (row.run_link) out.run_link = row.run_link;
   if (row.status_message) out.status_message = row.status_message;

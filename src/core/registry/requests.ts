@@ -156,8 +156,11 @@ async function decideRequest(deps: RequestDeps, principal: Principal, t: Request
 }
 
 /**
- * DELETE transition-requests/delete (cancel): `creator` is the user name (or application id) of the request's
- * author. Its author may cancel it at any level that can see the model; anyone else needs CAN_MANAGE.
+ * DELETE transition-requests/delete (cancel): `creator` is the user name (or application id) the request shows
+ * as its `user_id`. Names are not identities: a user deleted and made again under the same name, or a service
+ * principal whose application id equals a user's name, is another principal. So the requests recorded under
+ * `creator` are split by principal id: the caller's own it may cancel at any level that can see the model;
+ * anyone else's need CAN_MANAGE (which then closes them all). Matches `available_actions`, which compares ids.
  */
 export async function cancelRequest(
   deps: RequestDeps,
@@ -165,16 +168,21 @@ export async function cancelRequest(
   t: RequestTarget & { creator: string },
 ): Promise<ActivityJson> {
   const { model, level, row } = await authorizeVersion(deps, principal, t.name, t.version, VIEW);
-  enforce(model, level, { kind: 'cancel_request', isRequestCreator: t.creator === principal.name });
   const matching = (await openRequests(deps.db, model.id, t.version)).filter(
     (r) => r.to_stage === t.stage && r.user_id === t.creator,
   );
-  if (matching.length === 0) throw noOpenRequest(t, t.creator);
+  const mine = matching.filter((r) => r.principal_id === principal.id);
+  // Naming oneself with nothing open is a 404, as before; only others' requests under that name need CAN_MANAGE.
+  const isRequestCreator = matching.length === 0 ? t.creator === principal.name : mine.length > 0;
+  const mayCancelOthers = decide(level, { kind: 'cancel_request', isRequestCreator: false }) === 'allow';
+  if (!mayCancelOthers) enforce(model, level, { kind: 'cancel_request', isRequestCreator });
+  const closing = mayCancelOthers ? matching : mine;
+  if (closing.length === 0) throw noOpenRequest(t, t.creator);
   const now = deps.clock.now();
   const a = newActivity(principal, now, {
     modelId: model.id, version: t.version, type: 'CANCELLED_REQUEST', from: row.stage, to: t.stage, comment: t.comment,
   });
-  await deps.db.batch([closeRequests(deps.db, matching.map((r) => r.id), now), insertActivity(deps.db, a)]);
+  await deps.db.batch([closeRequests(deps.db, closing.map((r) => r.id), now), insertActivity(deps.db, a)]);
   return renderActivity(a);
 }
 

@@ -25,6 +25,8 @@ export interface VersionRow {
   run_id: string;
   run_link: string;
   description: string;
+  /** 1 when a description was given (possibly ""), 0 when none ever was: MLflow tells "" from absent. */
+  has_description: number;
   user_id: string;
   stage: Stage;
   status: 'PENDING_REGISTRATION' | 'FAILED_REGISTRATION' | 'READY';
@@ -49,7 +51,7 @@ export async function modelById(db: SqlDb, id: string): Promise<ModelRow | null>
 }
 
 export const VERSION_COLUMNS =
-  'model_id, version, storage_id, model_dir, source, run_id, run_link, description, user_id, stage, status, status_message, created_at, updated_at';
+  'model_id, version, storage_id, model_dir, source, run_id, run_link, description, has_description, user_id, stage, status, status_message, created_at, updated_at';
 
 export async function versionRow(db: SqlDb, modelId: string, version: number): Promise<VersionRow | null> {
   return db

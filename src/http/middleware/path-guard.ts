@@ -3,10 +3,13 @@
  * Runs before routing and authentication: a request path must already be canonical. Repeated slashes, dot
  * segments, encoded slashes, backslashes, encoded dots and control characters are refused outright, so no
  * route ever sees a path that some other layer might normalise differently (GHSA-92pp-h63x-v22m,
- * GHSA-wc8c-qw6v-h7f6, CVE-2021-41773 classes).
+ * GHSA-wc8c-qw6v-h7f6, CVE-2021-41773 classes). A malformed percent-escape (`%ZZ`, or escapes that are not
+ * UTF-8 such as `%ff` or the overlong `%c0%ae`) in the path or the query is refused here too, as Go's net/http
+ * does: every parameter is text, and no later decoder should have to guess what such bytes meant.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { GatewayError } from '../../core/errors.ts';
+import { percentEncodingProblem } from '../../core/percent-decoding.ts';
 import type { AppEnv } from '../env.ts';
 
 const UPLOAD_AREA = /^\/dbfs\/databricks\/mlflow\/tmp-external-source\//;
@@ -28,6 +31,8 @@ export function pathProblem(path: string): string | null {
   if (/%2e/i.test(path)) return 'encoded dot';
   if (/%25/i.test(path)) return 'double encoding';
   if (/[\x00-\x1f\x7f]|%[01][0-9a-f]|%7f/i.test(path)) return 'control character';
+  const escapes = percentEncodingProblem(path);
+  if (escapes) return `malformed percent-encoding: ${escapes}`;
   for (const seg of path.split('/').slice(1)) if (seg === '.' || seg === '..') return 'dot segment';
   return null;
 }
@@ -45,6 +50,16 @@ export function pathGuard(rawTarget?: (c: Context<AppEnv>) => string | undefined
     // MLflow joins its upload paths as `tmp-external-source//<id>`; that one route folds slashes itself.
     if (problem === 'repeated slash' && UPLOAD_AREA.test(path)) problem = pathProblem(path.replace(/\/{2,}/g, '/'));
     if (problem) throw new GatewayError('INVALID_PARAMETER_VALUE', `Request path is not canonical (${problem}).`);
+    const queryEscapes = percentEncodingProblem(rawQueryOf(target ?? c.req.url));
+    if (queryEscapes) throw new GatewayError('INVALID_PARAMETER_VALUE', `Request query has malformed percent-encoding (${queryEscapes}).`);
     await next();
   };
+}
+
+/** The raw query of a request target or URL (between the first `?` and `#`), never decoded. */
+function rawQueryOf(target: string): string {
+  const q = target.indexOf('?');
+  if (q < 0) return '';
+  const hash = target.indexOf('#', q);
+  return target.slice(q + 1, hash < 0 ? undefined : hash);
 }

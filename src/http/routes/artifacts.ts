@@ -11,6 +11,7 @@ import { validateName } from '../../core/registry/validate.ts';
 import { issueDownloadToken } from '../../core/artifacts/issued-tokens.ts';
 import { downloadUri } from '../../core/artifacts/download-url.ts';
 import { GatewayError, notFound, invalid } from '../../core/errors.ts';
+import { publicOrigin } from '../../core/public-origin.ts';
 import type { Deps, Route } from '../env.ts';
 import { params } from '../params.ts';
 import { MLFLOW, versionParam } from '../registry-params.ts';
@@ -65,6 +66,8 @@ export const routes: Route[] = [
       // Statement 2 (the epochs were statement 1): model, version and file in one read; CAN_READ from the
       // ACL cache, checked against the model's epoch in that row and the epochs this request read.
       const { model, version: v, file } = await signableArtifact(deps, c.var.principal, name, version, path);
+      // Decided before minting: a Host the operator did not allow is refused, and no token exists for it.
+      const origin = publicOrigin(deps.config, new URL(c.req.url).origin);
       const { token, claims } = await issueDownloadToken(
         deps.issuedTokens,
         deps.keyRing,
@@ -82,7 +85,6 @@ export const routes: Route[] = [
         status: 200,
         detail: `jti=${claims.jti}`,
       });
-      const origin = deps.config.publicUrl ?? new URL(c.req.url).origin;
       return c.json({ signed_uri: downloadUri(origin, claims, token), headers: [] }, 200, {
         'Cache-Control': 'private, no-store',
         'Referrer-Policy': 'no-referrer',

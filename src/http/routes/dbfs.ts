@@ -5,21 +5,25 @@
  * model before registering it) and reading one's own uploads back; `GET /api/2.0/dbfs/{get-status,list,read}`
  * on one's uploads and on a model version's managed files for principals with CAN_READ on its model (reads at
  * most 1 MiB, base64, as the DBFS API does).
+ * `POST /api/2.0/dbfs/delete` of one's own uploads (to free one's quota, or the disk). Raw uploads are held to
+ * the upload limits (core/artifacts/uploads.ts).
  * Refused, before any storage is touched: raw `/dbfs/databricks/mlflow-registry/...` (dbutils / %fs-style
  * access to MLflow-managed files), listing the managed root, and every write to the managed prefix through
  * any DBFS API; 403 with a message naming the supported way in.
  */
 import { GatewayError, Refusal, denied, invalid } from '../../core/errors.ts';
-import { parseDbfsPath, MANAGED_PREFIX, type DbfsTarget } from '../../core/artifacts/dbfs-path.ts';
+import { parseDbfsPath, MANAGED_PREFIX, UPLOAD_PREFIX, type DbfsTarget } from '../../core/artifacts/dbfs-path.ts';
 import { SUPPORTED_WAY } from '../../core/artifacts/artifact-path.ts';
-import { putUpload, uploadAt, uploadsUnder } from '../../core/artifacts/uploads.ts';
+import { deleteUploads, putUpload, uploadAt, uploadsUnder } from '../../core/artifacts/uploads.ts';
 import { artifactAt, directChildren, listDirectory } from '../../core/artifacts/managed.ts';
 import { noSuchPath, readableVersionByStorage } from '../../core/artifacts/storage-access.ts';
 import { readAll, toBase64 } from '../../core/artifacts/bytes.ts';
 import type { ObjectStore } from '../../core/storage/object-store.ts';
 import type { Ctx, Route } from '../env.ts';
 import { params } from '../params.ts';
+import { declaredLength } from '../body-limit.ts';
 import { rawPath } from '../middleware/path-guard.ts';
+import { decodeRequestComponent } from '../../core/percent-decoding.ts';
 import { storageErrorResponse } from './storage-errors.ts';
 
 /** DBFS API limits: reads of at most 1 MB, 0.5 MB by default. */
@@ -132,15 +136,20 @@ export const routes: Route[] = [
     method: 'POST',
     path: '/dbfs/*',
     handler: async (c) => {
-      const dbfsPath = decodeURIComponent(rawPath(c.req.url).slice('/dbfs'.length));
+      const dbfsPath = decodeRequestComponent(rawPath(c.req.url).slice('/dbfs'.length), 'DBFS path');
       if (/^\/+databricks\/+mlflow-registry(\/|$)/i.test(dbfsPath)) await refuseManaged(c, dbfsPath, 'Writing');
       const t = target(dbfsPath);
       if (t.area !== 'upload') {
         throw invalid(`regate accepts uploads only under /databricks/mlflow/tmp-external-source/<id>/, not ${t.area === 'other' ? t.path : dbfsPath}.`);
       }
       const body = c.req.raw.body ?? new ReadableStream<Uint8Array>({ start: (ctl) => ctl.close() });
+      const { db, clock, config } = c.var.deps;
       try {
-        await putUpload({ db: c.var.deps.db, clock: c.var.deps.clock, objectStore: store(c) }, c.var.principal.id, t.path, body, c.req.raw.signal);
+        await putUpload({ db, clock, objectStore: store(c) }, c.var.principal.id, t.path, body, {
+          limits: { maxFileBytes: config.maxUploadFileBytes, quotaBytes: config.uploadQuotaBytes },
+          declaredLength: declaredLength(c.req.raw),
+          signal: c.req.raw.signal,
+        });
       } catch (e) {
         return storageErrorResponse(c, e);
       }
@@ -151,7 +160,7 @@ export const routes: Route[] = [
     method: 'GET',
     path: '/dbfs/*',
     handler: async (c) => {
-      const dbfsPath = decodeURIComponent(rawPath(c.req.url).slice('/dbfs'.length));
+      const dbfsPath = decodeRequestComponent(rawPath(c.req.url).slice('/dbfs'.length), 'DBFS path');
       if (/^\/+databricks\/+mlflow-registry(\/|$)/i.test(dbfsPath)) await refuseManaged(c, dbfsPath, 'Reading through /dbfs/');
       const t = target(dbfsPath);
       const file = t.area === 'upload' ? await readableKey(c, t) : null;
@@ -221,5 +230,29 @@ export const routes: Route[] = [
       }
     },
   },
-  ...['put', 'create', 'add-block', 'close', 'mkdirs', 'delete', 'move'].map(writeRefusal),
+  {
+    // Deleting one's own uploads (a file, or a directory with `recursive`), so a principal can free its quota
+    // and the disk; the managed prefix stays refused, anything else is not there.
+    method: 'POST',
+    path: '/api/2.0/dbfs/delete',
+    handler: async (c) => {
+      const p = await params(c);
+      const raw = p.str('path', { max: 4096 });
+      const recursive = p.bool('recursive', false);
+      if (/^(dbfs:)?\/+databricks\/+mlflow-registry(\/|$)/i.test(raw)) await refuseManaged(c, raw, 'Deleting (delete)');
+      const t = target(raw);
+      if (t.area !== 'upload' && t.area !== 'upload_root') {
+        throw invalid(`regate's DBFS deletes only one's own uploads under /databricks/mlflow/tmp-external-source/; not ${raw}.`);
+      }
+      const path = t.area === 'upload' ? t.path : UPLOAD_PREFIX;
+      try {
+        const n = await deleteUploads({ db: c.var.deps.db, clock: c.var.deps.clock, objectStore: store(c) }, c.var.principal.id, path, recursive);
+        if (n === 'directory') throw invalid(`The path ${raw} is a non-empty directory; pass recursive=true to delete it.`);
+      } catch (e) {
+        return storageErrorResponse(c, e);
+      }
+      return c.json({});
+    },
+  },
+  ...['put', 'create', 'add-block', 'close', 'mkdirs', 'move'].map(writeRefusal),
 ];

@@ -9,12 +9,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exited, startNode } from '../helpers/node-process.ts';
+import { postChunked } from '../helpers/chunked-post.ts';
 
 const TOKEN = 'dapi-full-disk-0123456789abcdef';
 const AREA = '/databricks/mlflow/tmp-external-source';
@@ -85,41 +85,6 @@ function files(dir: string): string[] {
     .map((d) => join(d.parentPath, d.name));
 }
 
-/** Streams a chunked body of up to `total` bytes; stops at the response. */
-function streamUpload(url: string, path: string, token: string, total: number): Promise<{ response: string; written: number }> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const sock = connect(Number(port), hostname);
-    let response = '';
-    let written = 0;
-    let stop = false;
-    const chunk = Buffer.alloc(64 * 1024, 1);
-    const framed = Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]);
-    const pump = () => {
-      while (!stop && written < total) {
-        written += chunk.length;
-        if (!sock.write(framed)) return void sock.once('drain', pump);
-      }
-      if (!stop) sock.write('0\r\n\r\n');
-    };
-    sock.on('connect', () => {
-      sock.write(`POST /dbfs${AREA}${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nTransfer-Encoding: chunked\r\n\r\n`);
-      pump();
-    });
-    const done = () => {
-      stop = true;
-      sock.destroy();
-      resolve({ response, written });
-    };
-    sock.on('data', (d) => {
-      response += d.toString();
-      if (/\r\n\r\n[\s\S]*\}/.test(response)) done();
-    });
-    sock.on('error', done);
-    sock.on('close', done);
-  });
-}
-
 describe('a full disk', () => {
   it('answers 507, keeps refusals 403 and reads 200, and lets an admin delete a version to free space', async (ctx) => {
     if (!mnt) return ctx.skip();
@@ -134,7 +99,7 @@ describe('a full disk', () => {
 
     // A raw upload over the file limit is cut off on the socket, and leaves no file behind.
     const before = files(join(dataDir, 'artifacts')).length;
-    const cut = await streamUpload(url, `/big/f`, TOKEN, 200 * MiB);
+    const cut = await postChunked({ url, path: `/dbfs${AREA}/big/f`, token: TOKEN, total: 200 * MiB, fill: 1, chunkBytes: 64 * 1024 });
     expect(cut.response).toMatch(/^HTTP\/1\.1 413 /);
     expect(cut.response).toContain('"error_code":"MAX_BLOCK_SIZE_EXCEEDED"');
     expect(cut.written).toBeLessThan(100 * MiB);

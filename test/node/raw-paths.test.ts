@@ -3,38 +3,16 @@
  * normalise them first): dot segments, repeated slashes, encoded slashes and backslashes are refused before
  * routing, with or without credentials.
  */
-import { request } from 'node:http';
-import { serve, type ServerType } from '@hono/node-server';
-import type { IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/http/app.ts';
-import { createNodeDeps } from '../../src/runtime/node-deps.ts';
+import { startRawTargetServer, type RawTargetServer } from '../helpers/raw-target-server.ts';
 
-let server: ServerType;
-let port: number;
-let token: string;
+let srv: RawTargetServer;
 beforeAll(async () => {
-  const { deps, boot } = await createNodeDeps({ dataDir: ':memory:', logger: { info() {}, warn() {}, error() {} } });
-  token = boot.firstAdmin!.token;
-  const app = createApp(deps, { rawTarget: (c) => (c.env as { incoming?: IncomingMessage }).incoming?.url });
-  server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
-  await new Promise((r) => server.once('listening', r));
-  port = (server.address() as AddressInfo).port;
+  srv = await startRawTargetServer();
 });
-afterAll(() => server.close());
+afterAll(() => srv.close());
 
-function get(path: string, auth: boolean): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'GET', headers: auth ? { Authorization: `Bearer ${token}` } : {} }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const get = (path: string, auth: boolean) => srv.send('GET', path, auth);
 
 describe('raw targets on a real socket', () => {
   it('the canonical path works', async () => {

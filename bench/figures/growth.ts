@@ -52,29 +52,53 @@ function url(rg: Regate, q: Query): string {
   return `${rg.url}${path}?${params}`;
 }
 
-/** The first page this caller must get: names in order, and whether more exist. */
+/**
+ * The first page this caller must get: the names that match, and whether more exist. Models come back by name;
+ * versions in MLflow's default order (last update descending, then name, then version descending), and the
+ * seeding runs in parallel, so for versions `names` is the set to draw from and the order is checked on the
+ * answer's own timestamps.
+ */
 function expected(models: number, q: Query, reader: boolean): { names: string[]; more: boolean } {
   const page = q.endpoint === 'registered-models/search' ? MODELS_PAGE : VERSIONS_PAGE;
   const names: string[] = [];
-  let total = 0;
   for (let i = 0; i < models; i++) {
     if (reader && !readable(i)) continue;
     const n = modelName(i);
     if (q.filter && !n.includes(FILTER_WORD)) continue;
-    total++;
-    if (names.length < page) names.push(n);
+    names.push(n);
   }
-  return { names, more: total > page };
+  const more = names.length > page;
+  return { names: q.endpoint === 'registered-models/search' ? names.slice(0, page) : names, more };
 }
 
 function checkPage(json: unknown, want: { names: string[]; more: boolean }, q: Query): string | null {
-  const j = json as { registered_models?: Array<{ name: string }>; model_versions?: Array<{ name: string; version: string }>; next_page_token?: string };
-  const items = q.endpoint === 'registered-models/search' ? j.registered_models ?? [] : j.model_versions ?? [];
-  const got = items.map((x) => x.name);
-  if (got.length !== want.names.length) return `${got.length} rows, expected ${want.names.length}`;
-  const bad = got.findIndex((n, i) => n !== want.names[i]);
-  if (bad >= 0) return `row ${bad} is ${got[bad]}, expected ${want.names[bad]}`;
-  if (q.endpoint === 'model-versions/search' && (j.model_versions ?? []).some((v) => String(v.version) !== '1')) return 'a version other than 1';
+  const j = json as {
+    registered_models?: Array<{ name: string }>;
+    model_versions?: Array<{ name: string; version: string; last_updated_timestamp: number | string }>;
+    next_page_token?: string;
+  };
+  if (q.endpoint === 'registered-models/search') {
+    const got = (j.registered_models ?? []).map((x) => x.name);
+    if (got.length !== want.names.length) return `${got.length} rows, expected ${want.names.length}`;
+    const bad = got.findIndex((n, i) => n !== want.names[i]);
+    if (bad >= 0) return `row ${bad} is ${got[bad]}, expected ${want.names[bad]}`;
+  } else {
+    const rows = j.model_versions ?? [];
+    const wantRows = Math.min(want.names.length, VERSIONS_PAGE);
+    if (rows.length !== wantRows) return `${rows.length} rows, expected ${wantRows}`;
+    const allowed = new Set(want.names);
+    const seen = new Set<string>();
+    for (const [i, v] of rows.entries()) {
+      if (!allowed.has(v.name) || seen.has(v.name)) return `row ${i} is ${v.name}: not a matching model, or repeated`;
+      seen.add(v.name);
+      if (String(v.version) !== '1') return 'a version other than 1';
+      const prev = rows[i - 1];
+      if (prev) {
+        const [a, b] = [Number(prev.last_updated_timestamp), Number(v.last_updated_timestamp)];
+        if (a < b || (a === b && prev.name > v.name)) return `rows ${i - 1} and ${i} are not in last-update-descending, name order`;
+      }
+    }
+  }
   if (Boolean(j.next_page_token) !== want.more) return `next_page_token ${j.next_page_token ? 'present' : 'absent'}, expected ${want.more ? 'present' : 'absent'}`;
   return null;
 }
@@ -161,7 +185,7 @@ export async function growthFigure(ctx: RunContext): Promise<Figure> {
       rows,
       seeding,
       checks: [
-        'every query is first compared with its expected first page (exact names and order, version 1, next_page_token present iff more rows match); every timed answer must be 200 with the same length',
+        'every query is first compared with its expected first page (models: exact names and order; versions: matching names, no repeats, version 1, in last-update-descending then name order; next_page_token present iff more rows match); every timed answer must be 200 with the same length',
         `per query and round: up to ${ctx.growthMaxCount} sequential requests on one keep-alive connection, at most ${ctx.growthMaxMs / 1000} s (at least ${ctx.growthMinCount}); ${ctx.rounds} round(s), order reversed every other round; p50/p99 per round, then median and min–max over rounds`,
         `regate: ${rg.command}`,
       ],

@@ -88,4 +88,26 @@ describe('HandleCache bounds', () => {
     expect(cache.acquire('c', '"e"')).toBeUndefined(); // swept as idle
     expect(cache.size).toBe(0);
   });
+
+  it('closes idle handles on its timer, with no later read to trigger the sweep', async () => {
+    let now = 0;
+    const timers: Array<() => void> = [];
+    const cache = new HandleCache({ idleMs: 1000, now: () => now, timer: (fn) => void timers.push(fn) });
+    const file = join(root, 'f');
+    await (await open(file, 'w')).close();
+    const fh = await open(file, 'r');
+    const l = cache.adopt('a', '"e"', fh, await fh.stat({ bigint: true }));
+    await l.release();
+    expect(timers).toHaveLength(1);
+    now = 500;
+    timers.shift()!(); // fires early (not yet idle long enough): re-arms
+    expect(cache.size).toBe(1);
+    expect(timers).toHaveLength(1);
+    now = 2000;
+    timers.shift()!();
+    expect(cache.size).toBe(0);
+    for (const end = Date.now() + 2000; fh.fd !== -1 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
+    expect(fh.fd).toBe(-1);
+    expect(timers).toHaveLength(0);
+  });
 });

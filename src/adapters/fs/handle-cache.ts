@@ -8,7 +8,8 @@
  * inode; so a handle whose stat gave ETag E reads exactly E's bytes for as long as it is open. Reads without an
  * ETag never use the cache (they must see the current file). A put or delete of a key retires its handle
  * (closed once its last read ends), so a deleted file's space is freed, and idle handles are closed after
- * `idleMs`, at most `max` are kept.
+ * `idleMs`, at most `max` are kept. The idle close runs on a timer too, not only at the next read: a server that
+ * goes quiet must not keep descriptors (and the space of files deleted by another process) forever.
  */
 import type { BigIntStats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -32,16 +33,24 @@ interface Entry {
   retired: boolean;
 }
 
+/** Runs `fn` once after `ms` without keeping the process alive; the default uses an unref'd setTimeout. */
+export type IdleTimer = (fn: () => void, ms: number) => void;
+
+const unrefTimer: IdleTimer = (fn, ms) => void setTimeout(fn, ms).unref();
+
 export class HandleCache {
   readonly #entries = new Map<string, Entry>();
   readonly #max: number;
   readonly #idleMs: number;
   readonly #now: () => number;
+  readonly #timer: IdleTimer;
+  #sweepPending = false;
 
-  constructor(opts: { max?: number; idleMs?: number; now?: () => number } = {}) {
+  constructor(opts: { max?: number; idleMs?: number; now?: () => number; timer?: IdleTimer } = {}) {
     this.#max = opts.max ?? 128;
     this.#idleMs = opts.idleMs ?? 2000;
     this.#now = opts.now ?? (() => performance.now());
+    this.#timer = opts.timer ?? unrefTimer;
   }
 
   /** Handles held open by the cache (in use or idle). */
@@ -95,6 +104,7 @@ export class HandleCache {
         released = true;
         e.refs--;
         e.lastUsed = this.#now();
+        if (e.refs === 0 && !e.retired) this.#scheduleSweep();
         if (e.retired && e.refs === 0) await e.fh.close().catch(() => {});
       },
     };
@@ -110,6 +120,17 @@ export class HandleCache {
   #sweep(): void {
     const cutoff = this.#now() - this.#idleMs;
     for (const e of [...this.#entries.values()]) if (e.refs === 0 && e.lastUsed < cutoff) this.#retire(e);
+  }
+
+  /** One pending timer at a time; it re-arms while idle handles remain. */
+  #scheduleSweep(): void {
+    if (this.#sweepPending) return;
+    this.#sweepPending = true;
+    this.#timer(() => {
+      this.#sweepPending = false;
+      this.#sweep();
+      for (const e of this.#entries.values()) if (e.refs === 0) return this.#scheduleSweep();
+    }, this.#idleMs);
   }
 }
 

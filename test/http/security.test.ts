@@ -95,7 +95,12 @@ describe('path variants never reach a handler unchecked', () => {
       const res = await h.call('GET', v);
       expect(res.status, v).toBe(400);
       expect(res.json.error_code).toBe('INVALID_PARAMETER_VALUE');
+      // An answer about a URL that may carry a credential (a signed download's token) is never cached.
+      expect(res.headers.get('Cache-Control'), v).toContain('no-store');
     }
+    const signedVariant = await h.call('GET', '/api/2.0/regate/artifacts//download?token=abc');
+    expect(signedVariant.status).toBeGreaterThanOrEqual(400);
+    expect(signedVariant.headers.get('Cache-Control')).toContain('no-store');
     const upper = await h.call('GET', '/API/2.0/preview/scim/v2/Me');
     expect(upper.status).toBe(404);
     expect(upper.json.error_code).toBe('ENDPOINT_NOT_FOUND');

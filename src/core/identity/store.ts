@@ -108,9 +108,16 @@ export async function createPrincipal(db: SqlDb, clock: Clock, p: NewPrincipal):
   return row;
 }
 
-/** Creates the built-in groups if they are missing. Idempotent. */
+/**
+ * Creates the built-in groups if they are missing. Idempotent, and safe when two starts run it at once: the
+ * unique (kind, name) index makes the second insert of a group a no-op instead of an error.
+ */
 export async function ensureBuiltinGroups(db: SqlDb, clock: Clock): Promise<void> {
   for (const name of [ADMINS_GROUP, USERS_GROUP]) {
-    if (!(await findPrincipal(db, 'group', name))) await createPrincipal(db, clock, { kind: 'group', name });
+    if (await findPrincipal(db, 'group', name)) continue;
+    await db
+      .prepare(`INSERT OR IGNORE INTO principals (${COLUMNS}) VALUES (?, 'group', ?, ?, 1, ?)`)
+      .bind(newScimId(), name, name, clock.now())
+      .run();
   }
 }

@@ -146,3 +146,31 @@ describe('compileVersionFilter', () => {
     expect(invalidMessage(() => compileVersionFilter(filter))).toMatch(message);
   });
 });
+
+describe('LIKE patterns over D1\'s 50-byte limit', () => {
+  const stringBinds = (c: { binds: unknown[] }) => c.binds.filter((b): b is string => typeof b === 'string');
+  it('keeps a pattern of up to 50 bytes as one LIKE / GLOB', () => {
+    const fifty = 'a'.repeat(49) + '%';
+    expect(compileModelFilter(`name ILIKE '${fifty}'`)).toEqual({ where: ['m.name LIKE ?'], binds: [fifty] });
+  });
+  it('splits a 61-character ILIKE into pieces of at most 50 bytes in one JSON bind', () => {
+    const c = compileModelFilter(`name ILIKE '${'fraud-detection-'.repeat(3)}classifier-v_%'`);
+    expect(c.where).toHaveLength(1);
+    expect(c.where[0]).toMatch(/^EXISTS \(WITH lp\(j\) AS \(SELECT \?\)/);
+    expect(c.where[0]).not.toContain('fraud');
+    const pieces = JSON.parse(stringBinds(c)[0]!) as string[];
+    expect(pieces.join('')).toBe(`${'fraud-detection-'.repeat(3)}classifier-v_`);
+    for (const p of pieces) expect(new TextEncoder().encode(p).length).toBeLessThanOrEqual(50);
+  });
+  it('counts GLOB escapes and multi-byte characters in the 50 bytes', () => {
+    // 20 characters of LIKE pattern, 60 bytes once '*' is escaped as '[*]' for GLOB.
+    const glob = compileModelFilter(`name LIKE '${'*'.repeat(20)}'`);
+    expect(glob.where[0]).toMatch(/^EXISTS/);
+    const pieces = JSON.parse(stringBinds(glob)[0]!) as string[];
+    expect(pieces).toEqual(['[*]'.repeat(16), '[*]'.repeat(4)]);
+    // 13 four-byte characters: 52 bytes.
+    const emoji = compileVersionFilter(`tags.t ILIKE '${'😀'.repeat(13)}'`);
+    expect(emoji.where[0]).toContain('t.value');
+    expect(JSON.parse(stringBinds(emoji)[1]!)).toEqual(['😀'.repeat(12), '😀']);
+  });
+});

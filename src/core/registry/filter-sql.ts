@@ -4,9 +4,11 @@
  * accept `name` and `tags.<key>`; model versions (alias `v`, joined to `m`) also accept `run_id`,
  * `source_path` and `version_number`. Values are always bound, never spliced into the SQL text.
  * LIKE is case-sensitive as in MLflow (compiled to GLOB); ILIKE is SQLite's ASCII case-insensitive LIKE.
+ * No bound pattern exceeds D1's 50-byte LIKE / GLOB limit, whatever the filter's length (long-like.ts).
  */
 import type { SqlValue } from '../ports.ts';
 import { filterError, parseFilter, type Clause, type Operator } from './search-filter.ts';
+import { likeCondition } from './long-like.ts';
 
 export interface SqlCondition {
   /** Conditions to AND together; empty means no filter. */
@@ -39,8 +41,9 @@ function stringCompare(column: string, c: Clause): { sql: string; bind: SqlValue
     throw filterError(`operator '${c.op}' is not supported for '${describe(c)}'; use one of ${STRING_OPS.join(', ')}.`);
   }
   if (typeof c.value !== 'string') throw filterError(`'${describe(c)}' must be compared with a quoted string.`);
-  if (c.op === 'LIKE') return { sql: `${column} GLOB ?`, bind: likeToGlob(c.value) };
-  if (c.op === 'ILIKE') return { sql: `${column} LIKE ?`, bind: c.value };
+  // Patterns over D1's 50-byte LIKE limit become an equivalent condition of short ones (long-like.ts).
+  if (c.op === 'LIKE') return likeCondition(column, c.value, 'GLOB', likeToGlob);
+  if (c.op === 'ILIKE') return likeCondition(column, c.value, 'LIKE', (s) => s);
   return { sql: `${column} ${c.op} ?`, bind: c.value };
 }
 

@@ -17,6 +17,8 @@ import { jsonLogger } from './logger.ts';
 import { nodeResponder } from './node-body.ts';
 import { FsObjectStore } from '../adapters/fs/fs-object-store.ts';
 import { MemoryObjectStore } from '../adapters/memory/memory-object-store.ts';
+import { makeS3Client, parseS3Config } from '../adapters/s3/s3-config.ts';
+import { S3ObjectStore } from '../adapters/s3/s3-object-store.ts';
 import { createLruCache } from '../adapters/lru/lru-cache.ts';
 import { openNodeKeyRing } from '../adapters/fs/fs-key-ring.ts';
 import { createDeps } from '../http/deps.ts';
@@ -64,8 +66,14 @@ export async function createNodeDeps(
   const db = new SqliteDb(dbPath);
   await applyMigrations(db, readMigrations(), clock.now());
   const boot = await bootstrap(db, clock, env.REGATE_ADMIN_TOKEN !== undefined ? { adminToken: env.REGATE_ADMIN_TOKEN } : {});
-  // The embedded default: artifacts in <dataDir>/artifacts; in memory when the database is.
-  const objectStore = opts.dataDir === ':memory:' ? new MemoryObjectStore({ clock }) : new FsObjectStore(join(opts.dataDir, 'artifacts'));
+  // Artifacts in the S3 bucket when REGATE_S3_BUCKET is set; else the embedded default: <dataDir>/artifacts, or
+  // memory when the database is.
+  const s3 = parseS3Config(env);
+  const objectStore = s3
+    ? new S3ObjectStore({ client: makeS3Client(s3), bucket: s3.bucket })
+    : opts.dataDir === ':memory:'
+      ? new MemoryObjectStore({ clock })
+      : new FsObjectStore(join(opts.dataDir, 'artifacts'));
   // Signing keys in the database, shared by every instance over it; sealed with the KEK (an in-memory database
   // gets a random one unless REGATE_KEY_ENCRYPTION_KEY is set).
   const keyRing =

@@ -1,0 +1,329 @@
+/**
+ * @module s3-object-store
+ * The ObjectStore on S3 and S3-compatible servers (MinIO, R2, Ceph, moto), over @aws-sdk/client-s3.
+ * ETags are S3's own, quoted as S3 sends them (`"md5"`, or `"md5-N"` for multipart uploads): strong, and they
+ * change with the bytes. `lastModified` is whole seconds, since HEAD's Last-Modified has no finer precision and
+ * every call must report the same value for the same object.
+ *
+ * S3 has no directories, so the key-tree rule (`a` and `a/b` never both exist) is checked before each write:
+ * a HEAD of each parent key and a one-key LIST under `key/`. Two writers racing on `a` and `a/b` can both pass
+ * that check; the store assumes, as the gateway does, that keys under one model version have one writer.
+ */
+import { Readable } from 'node:stream';
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  UploadPartCopyCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { MAX_LIST_LIMIT } from '../../core/storage/listing.ts';
+import {
+  assertKey,
+  parentKeys,
+  StorageError,
+  type ByteRange,
+  type GetOptions,
+  type GetResult,
+  type ListOptions,
+  type ListResult,
+  type ObjectMeta,
+  type ObjectStore,
+  type PutOptions,
+} from '../../core/storage/object-store.ts';
+import { toStorageError } from './s3-errors.ts';
+import { DEFAULT_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, uploadStream } from './s3-upload.ts';
+
+/** Largest object a single CopyObject may copy; above it, UploadPartCopy. */
+export const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
+const DEFAULT_COPY_PART_SIZE = 512 * 1024 ** 2;
+
+export interface S3ObjectStoreOptions {
+  client: S3Client;
+  bucket: string;
+  /** Part size of multipart uploads (bytes, ≥ 5 MiB); default 8 MiB. A body up to this size is one PutObject. */
+  partSize?: number;
+  /** Objects above this size are copied part by part; default 5 GiB (S3's CopyObject limit). For tests. */
+  copyThreshold?: number;
+  /** Part size of part-wise copies; default 512 MiB (raised to fit 10 000 parts). */
+  copyPartSize?: number;
+}
+
+function abortError(signal: AbortSignal): StorageError {
+  return new StorageError('internal', 'Read aborted.', { cause: signal.reason });
+}
+
+/** Whole seconds, as HEAD's Last-Modified reports them (LIST and copy results may carry milliseconds). */
+function seconds(d: Date | undefined): number {
+  return d ? Math.floor(d.getTime() / 1000) * 1000 : 0;
+}
+
+/** `bytes 5-9/100` → {start 5, end 9, size 100} */
+function parseContentRange(v: string | undefined): { start: number; end: number; size: number } | undefined {
+  const m = v ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(v) : null;
+  return m ? { start: Number(m[1]), end: Number(m[2]), size: Number(m[3]) } : undefined;
+}
+
+/** The CopySource header: bucket and URL-encoded key (the SDK does not encode it). */
+function copySource(bucket: string, key: string): string {
+  return `${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
+}
+
+/** A GetResult over the response's Node stream: `nodeStream()` hands it over as is, `body` wraps it once. */
+function s3Result(fields: { meta: ObjectMeta; length: number; range?: ByteRange }, stream: Readable, signal?: AbortSignal): GetResult {
+  let taken: 'body' | 'nodeStream' | 'released' | undefined;
+  let body: ReadableStream<Uint8Array> | undefined;
+  if (signal) {
+    const onAbort = () => stream.destroy(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    stream.once('close', () => signal.removeEventListener('abort', onAbort));
+  }
+  return {
+    ...fields,
+    get body() {
+      if (body) return body;
+      if (taken) throw new Error(`The bytes of this read were already taken (${taken}).`);
+      taken = 'body';
+      return (body = Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>);
+    },
+    nodeStream: () => {
+      if (taken) return undefined;
+      taken = 'nodeStream';
+      return stream;
+    },
+    release: async () => {
+      if (taken === 'released') return;
+      const wasBody = taken === 'body';
+      taken = 'released';
+      if (wasBody && body && !body.locked) {
+        await body.cancel().catch(() => {});
+        return;
+      }
+      // Destroying the response frees the socket (it is not reused: the rest of the body was never read).
+      if (!stream.destroyed) stream.destroy();
+    },
+  };
+}
+
+export class S3ObjectStore implements ObjectStore {
+  readonly #client: S3Client;
+  readonly #bucket: string;
+  readonly #partSize: number;
+  readonly #copyThreshold: number;
+  readonly #copyPartSize: number;
+
+  constructor(opts: S3ObjectStoreOptions) {
+    this.#client = opts.client;
+    this.#bucket = opts.bucket;
+    this.#partSize = opts.partSize ?? DEFAULT_PART_SIZE;
+    if (!(this.#partSize >= MIN_PART_SIZE)) throw new RangeError(`partSize must be at least ${MIN_PART_SIZE} bytes.`);
+    this.#copyThreshold = opts.copyThreshold ?? MAX_COPY_OBJECT_BYTES;
+    this.#copyPartSize = opts.copyPartSize ?? DEFAULT_COPY_PART_SIZE;
+  }
+
+  async head(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectMeta | null> {
+    assertKey(key);
+    return this.#head(key, opts.signal);
+  }
+
+  async #head(key: string, signal?: AbortSignal): Promise<ObjectMeta | null> {
+    try {
+      const r = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }), signal ? { abortSignal: signal } : {});
+      return { key, size: r.ContentLength ?? 0, etag: r.ETag!, lastModified: seconds(r.LastModified) };
+    } catch (err) {
+      const e = toStorageError(err, `HEAD ${key}`);
+      if (e.kind === 'not_found') return null;
+      throw e;
+    }
+  }
+
+  async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
+    assertKey(key);
+    const { signal, range, ifMatch } = opts;
+    if (signal?.aborted) throw abortError(signal);
+    if (range) {
+      const { start, end } = range;
+      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
+        throw new StorageError('invalid', `Invalid range ${start}-${end}.`);
+      }
+    }
+    if (ifMatch !== undefined && !/^"[^"]*"$/.test(ifMatch)) {
+      // A weak or malformed tag never matches strongly; S3 would compare it loosely, so answer here.
+      if (!(await this.#head(key, signal))) throw new StorageError('not_found', `No object ${key}.`);
+      throw new StorageError('precondition_failed', `ETag of ${key} does not match.`);
+    }
+    let r;
+    try {
+      r = await this.#client.send(
+        new GetObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+          ...(ifMatch !== undefined ? { IfMatch: ifMatch } : {}),
+        }),
+        signal ? { abortSignal: signal } : {},
+      );
+    } catch (err) {
+      throw toStorageError(err, `GET ${key}`);
+    }
+    const stream = r.Body as Readable;
+    const cr = parseContentRange(r.ContentRange);
+    const length = r.ContentLength ?? 0;
+    const size = cr?.size ?? length;
+    const meta: ObjectMeta = { key, size, etag: r.ETag!, lastModified: seconds(r.LastModified) };
+    let served: ByteRange | undefined;
+    if (range) {
+      if (cr) served = { start: cr.start, end: cr.end };
+      else if (range.start >= size) {
+        // A server that ignores ranges on an empty object (S3 answers 416): same answer as every other store.
+        stream.destroy();
+        throw new StorageError('invalid', `Range starts at ${range.start}, past the object's ${size} bytes.`);
+      } else served = { start: range.start, end: Math.min(range.end, size - 1) };
+      if (!cr && (served.start !== 0 || served.end !== size - 1)) {
+        stream.destroy();
+        throw new StorageError('internal', `S3 GET ${key}: the server ignored the Range header.`);
+      }
+    }
+    return s3Result({ meta, length, ...(served ? { range: served } : {}) }, stream, signal);
+  }
+
+  /** Refuses a key that is a directory of an object, or has an object as one of its directories. */
+  async #checkTree(key: string, signal?: AbortSignal): Promise<void> {
+    const [under, ...parents] = await Promise.all([
+      this.#client
+        .send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: `${key}/`, MaxKeys: 1 }), signal ? { abortSignal: signal } : {})
+        .catch((err) => {
+          throw toStorageError(err, `LIST ${key}/`);
+        }),
+      ...parentKeys(key).map((p) => this.#head(p, signal)),
+    ]);
+    if ((under.KeyCount ?? under.Contents?.length ?? 0) > 0 || parents.some((m) => m !== null)) {
+      throw new StorageError('conflict', `${key} and another object would be a file and a directory.`);
+    }
+  }
+
+  async put(key: string, body: ReadableStream<Uint8Array>, opts: PutOptions = {}): Promise<ObjectMeta> {
+    try {
+      assertKey(key);
+      // Before reading the body, so a refused name costs no upload.
+      await this.#checkTree(key, opts.signal);
+    } catch (err) {
+      await body.cancel(err).catch(() => {});
+      throw err;
+    }
+    await uploadStream(body, {
+      client: this.#client,
+      bucket: this.#bucket,
+      key,
+      partSize: this.#partSize,
+      ...(opts.contentLength !== undefined ? { contentLength: opts.contentLength } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    return this.#metaAfterWrite(key);
+  }
+
+  /** PutObject and CopyObject do not report what HEAD does (size, second-precision date): ask once. */
+  async #metaAfterWrite(key: string): Promise<ObjectMeta> {
+    const meta = await this.#head(key);
+    if (!meta) throw new StorageError('internal', `S3 PUT ${key}: the object is not visible after the write.`);
+    return meta;
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    const limit = opts.limit ?? MAX_LIST_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+      throw new StorageError('invalid', `List limit must be an integer 1-${MAX_LIST_LIMIT}.`);
+    }
+    let r;
+    try {
+      r = await this.#client.send(
+        new ListObjectsV2Command({
+          Bucket: this.#bucket,
+          ...(prefix ? { Prefix: prefix } : {}),
+          ...(opts.delimiter ? { Delimiter: opts.delimiter } : {}),
+          ...(opts.cursor !== undefined ? { ContinuationToken: opts.cursor } : {}),
+          MaxKeys: limit,
+        }),
+      );
+    } catch (err) {
+      throw toStorageError(err, `LIST ${prefix}`);
+    }
+    const objects = (r.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0, etag: o.ETag!, lastModified: seconds(o.LastModified) }));
+    const prefixes = (r.CommonPrefixes ?? []).map((p) => p.Prefix!);
+    return { objects, prefixes, ...(r.IsTruncated && r.NextContinuationToken ? { cursor: r.NextContinuationToken } : {}) };
+  }
+
+  async delete(key: string): Promise<void> {
+    assertKey(key);
+    try {
+      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }));
+    } catch (err) {
+      const e = toStorageError(err, `DELETE ${key}`);
+      // Some S3-compatible servers answer 404 for a missing key; deleting is idempotent either way.
+      if (e.kind !== 'not_found' || (err as { name?: string }).name === 'NoSuchBucket') throw e;
+    }
+  }
+
+  async copy(srcKey: string, dstKey: string): Promise<ObjectMeta> {
+    assertKey(srcKey);
+    assertKey(dstKey);
+    const src = await this.#head(srcKey);
+    if (!src) throw new StorageError('not_found', `No object ${srcKey}.`);
+    // S3 refuses to copy an object onto itself without changing it; the result would be the same bytes anyway.
+    if (srcKey === dstKey) return src;
+    await this.#checkTree(dstKey);
+    try {
+      if (src.size > this.#copyThreshold) await this.#copyParts(src, dstKey);
+      else {
+        await this.#client.send(
+          // CopySourceIfMatch: copy the object we checked, not one replaced since (then: precondition_failed).
+          new CopyObjectCommand({ Bucket: this.#bucket, Key: dstKey, CopySource: copySource(this.#bucket, srcKey), CopySourceIfMatch: src.etag }),
+        );
+      }
+    } catch (err) {
+      throw toStorageError(err, `COPY ${srcKey} to ${dstKey}`);
+    }
+    return this.#metaAfterWrite(dstKey);
+  }
+
+  /** A copy above CopyObject's 5 GiB limit: a multipart upload of UploadPartCopy ranges, aborted on failure. */
+  async #copyParts(src: ObjectMeta, dstKey: string): Promise<void> {
+    const partSize = Math.max(this.#copyPartSize, Math.ceil(src.size / MAX_PARTS));
+    const created = await this.#client.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: dstKey }));
+    const uploadId = created.UploadId!;
+    try {
+      const ranges: { n: number; start: number; end: number }[] = [];
+      for (let start = 0, n = 1; start < src.size; start += partSize, n++) ranges.push({ n, start, end: Math.min(src.size, start + partSize) - 1 });
+      const parts: { ETag: string; PartNumber: number }[] = [];
+      // A few parts at a time: each is a server-side copy, so the limit is the store's, not our bandwidth.
+      for (let i = 0; i < ranges.length; i += 4) {
+        const batch = await Promise.all(
+          ranges.slice(i, i + 4).map(async ({ n, start, end }) => {
+            const r = await this.#client.send(
+              new UploadPartCopyCommand({
+                Bucket: this.#bucket,
+                Key: dstKey,
+                UploadId: uploadId,
+                PartNumber: n,
+                CopySource: copySource(this.#bucket, src.key),
+                CopySourceIfMatch: src.etag,
+                CopySourceRange: `bytes=${start}-${end}`,
+              }),
+            );
+            return { ETag: r.CopyPartResult!.ETag!, PartNumber: n };
+          }),
+        );
+        parts.push(...batch);
+      }
+      await this.#client.send(new CompleteMultipartUploadCommand({ Bucket: this.#bucket, Key: dstKey, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+    } catch (err) {
+      await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: dstKey, UploadId: uploadId })).catch(() => {});
+      throw err;
+    }
+  }
+}

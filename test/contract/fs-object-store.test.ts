@@ -9,9 +9,13 @@ import { storageError } from '../../src/adapters/fs/fs-meta.ts';
 import { failingStream, pattern, readAll, streamOf, text } from '../helpers/streams.ts';
 import { runObjectStoreContract } from './object-store.contract.ts';
 
-/** Lets pending fs callbacks run until `done()` holds (bounded; no timers). */
-async function until(done: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !done(); i++) await new Promise((resolve) => setImmediate(resolve));
+/**
+ * Lets pending fs callbacks run until `done()` holds. Bounded by wall time, not by turns: under a loaded machine
+ * the thread pool's callbacks may need many turns of the loop. The caller's assertion then says what was missing.
+ */
+async function until(done: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
 }
 
 async function makeFs(durable = false) {
@@ -124,10 +128,13 @@ describe('FsObjectStore temp sweep', () => {
       let finish!: () => void;
       const finished = new Promise<void>((resolve) => (finish = resolve));
       let pulls = 0;
+      let pulledTwice!: () => void;
+      const secondPull = new Promise<void>((resolve) => (pulledTwice = resolve));
       const body = new ReadableStream<Uint8Array>(
         {
           async pull(c) {
             if (pulls++ === 0) return c.enqueue(pattern(10, 1));
+            pulledTwice();
             await finished;
             c.close();
           },
@@ -135,7 +142,8 @@ describe('FsObjectStore temp sweep', () => {
         { highWaterMark: 0 },
       );
       const putting = store.put('slow', body);
-      await until(() => pulls >= 2);
+      // The body is read only once the temp file is open: from its second pull on, the file exists.
+      await secondPull;
       expect(pulls).toBe(2);
       const [name] = await readdir(join(root, '.regate-tmp'));
       expect(name).toBeDefined();

@@ -25,10 +25,21 @@ export function miniflareD1Pool(): MiniflareD1Pool {
 
   async function d1(): Promise<D1Database> {
     if (!current || used >= DATABASES_PER_INSTANCE) {
+      // Miniflare 5's config: one worker, its modules inline, one D1 binding per name.
       current = new Miniflare({
-        modules: true,
-        script: 'export default { fetch() { return new Response("unused") } }',
-        d1Databases: NAMES,
+        workers: [
+          {
+            config: {
+              name: 'd1-host',
+              compatibilityDate: '2026-11-01',
+              manifest: {
+                mainModule: 'index.js',
+                modules: { 'index.js': { type: 'esm', contents: 'export default { fetch() { return new Response("unused") } }' } },
+              },
+              env: Object.fromEntries(NAMES.map((n) => [n, { type: 'd1' as const, id: n }])),
+            },
+          },
+        ],
       });
       instances.push(current);
       used = 0;

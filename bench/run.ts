@@ -20,8 +20,11 @@ import { hotFigures } from './figures/hot.ts';
 import { growthFigure } from './figures/growth.ts';
 import { memoryFigure, mlflowFigure } from './figures/external.ts';
 import { stalledFigure } from './figures/stalled.ts';
+import { workerR2Figure } from './figures/worker-r2.ts';
+import { nodeS3Figure } from './figures/node-s3.ts';
+import { manifestFigure } from './figures/manifest.ts';
 
-const USAGE = `usage: node bench/run.ts [--smoke] [--out <file.md>] [--only 1,2,3,4,5,6] [--rounds N] [--seconds N] [--warmup N]
+const USAGE = `usage: node bench/run.ts [--smoke] [--out <file.md>] [--only 1,2,3,4,5,6,7,8,9] [--rounds N] [--seconds N] [--warmup N]
                         [--sizes 1000,10000,50000] [--keep]
   --smoke    tiny sizes and durations (CI); writes to a temp file unless --out is given; speed is not judged
   --out      where to write the results (default: bench/results/<YYYY-MM-DD>.md; smoke: a temp file)
@@ -61,13 +64,13 @@ const posInt = (name: string, v: string | undefined, dflt: number, max: number) 
   if (!Number.isInteger(n) || n < 1 || n > max) fail(`--${name} must be an integer from 1 to ${max}, got ${v}`);
   return n;
 };
-const only = new Set((a.only ?? '1,2,3,4,5,6').split(',').map((s) => s.trim()).filter(Boolean));
-for (const id of only) if (!['1', '2', '3', '4', '5', '6'].includes(id)) fail(`--only takes figure numbers 1-6, got ${id}`);
+const only = new Set((a.only ?? '1,2,3,4,5,6,7,8,9').split(',').map((s) => s.trim()).filter(Boolean));
+for (const id of only) if (!['1', '2', '3', '4', '5', '6', '7', '8', '9'].includes(id)) fail(`--only takes figure numbers 1-9, got ${id}`);
 const sizes = (a.sizes ?? (smoke ? '40,320' : '1000,10000,50000')).split(',').map((s) => posInt('sizes', s, 0, 500_000));
 if (sizes.some((s, i) => i > 0 && s <= sizes[i - 1]!)) fail('--sizes must be ascending');
 
 // Preflight: the tools and versions the figures need, before anything starts.
-const need = [...(only.has('1') || only.has('2') || only.has('5') ? ['wrk'] : []), ...(only.has('2') ? ['nginx'] : []), ...(only.has('3') ? ['curl'] : [])];
+const need = [...(only.has('1') || only.has('2') || only.has('5') ? ['wrk'] : []), ...(only.has('2') ? ['nginx'] : []), ...(only.has('3') || only.has('7') || only.has('8') ? ['curl'] : [])];
 for (const tool of need) {
   if (runSync('sh', ['-c', `command -v ${tool}`], { timeoutMs: 5000 }).status !== 0) fail(`${tool} is not installed (Debian: apt-get install -y nginx-light wrk curl)`);
 }
@@ -128,6 +131,9 @@ try {
   if (only.has('1') || only.has('2')) figures.push(...(await hotFigures(ctx, new Set([...only].filter((x) => x === '1' || x === '2')))));
   if (only.has('5')) figures.push(await growthFigure(ctx));
   if (only.has('6')) figures.push(await stalledFigure(ctx));
+  if (only.has('7')) figures.push(await workerR2Figure(ctx));
+  if (only.has('8')) figures.push(await nodeS3Figure(ctx));
+  if (only.has('9')) figures.push(await manifestFigure(ctx));
   if (only.has('3')) figures.push(await memoryFigure(ctx));
   if (only.has('4')) {
     const jsonPath = outPath.replace(/\.md$/, '') + '.mlflow.json';

@@ -20,6 +20,7 @@ import type { VerifiedToken } from '../core/artifacts/verified-tokens.ts';
 import type { IssuedToken } from '../core/artifacts/issued-tokens.ts';
 import type { ArtifactKeyResolver } from '../core/artifacts/download-access.ts';
 import type { ObjectResponder } from '../core/artifacts/object-responder.ts';
+import type { WebhookRuntime } from '../core/webhooks/settings.ts';
 
 /** Everything a handler uses; built once per process (or isolate) by `createDeps`. Every member is required. */
 export interface Deps {
@@ -58,6 +59,11 @@ export interface Deps {
    * guarded web stream (`respondWithStream`), which every runtime falls back to.
    */
   respondObject: ObjectResponder;
+  /**
+   * Registry webhook delivery (transport, SSRF allow-list, limits), set by the runtime entry. Optional: when
+   * absent, webhooks use the portable fetch transport with no allow-list (core/webhooks/runtime-default.ts).
+   */
+  webhooks?: WebhookRuntime;
 }
 
 export interface AppEnv {

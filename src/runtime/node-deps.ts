@@ -99,7 +99,9 @@ export async function createNodeDeps(
   // A data directory may hold what a crash left (partial uploads, files of deleted versions): swept now, before
   // serving, and periodically (node-sweeps.ts). In memory nothing outlives the process.
   if (objectStore instanceof FsObjectStore) await upgradeLegacyEtags(db, objectStore, deps.logger);
+  // On S3 the sweeps also abort multipart uploads a crash left open (they are billed until aborted).
   const sweeps =
-    objectStore instanceof FsObjectStore ? await startSweeps({ store: objectStore, db, clock, logger: deps.logger }, sweepSettings(env)) : undefined;
+    objectStore instanceof FsObjectStore || objectStore instanceof S3ObjectStore
+      ? await startSweeps({ store: objectStore, db, clock, logger: deps.logger }, sweepSettings(env)) : undefined;
   return { deps, boot, db, keyRing, ...(sweeps ? { sweeps } : {}) };
 }

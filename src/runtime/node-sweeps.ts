@@ -2,13 +2,20 @@
  * @module node-sweeps
  * What a crash leaves in the data directory, cleaned up by the Node entry at start and then periodically:
  * temp files of uploads cut short by `kill -9` or a power cut (`<data>/artifacts/.regate-tmp`, up to a whole
- * upload each), and managed files whose version or model row is gone (core/artifacts/sweep.ts). Both are
+ * upload each; on S3, multipart uploads left open, s3-multipart-sweep.ts), and managed files whose version or
+ * model row is gone (core/artifacts/sweep.ts). Both are
  * cheap when there is nothing to do: one directory read, one listing of `registry/` and one query per 90
  * storage ids.
  */
 import type { Clock, Logger, SqlDb } from '../core/ports.ts';
 import { OrphanSweeper } from '../core/artifacts/sweep.ts';
-import type { FsObjectStore } from '../adapters/fs/fs-object-store.ts';
+import type { ObjectStore } from '../core/storage/object-store.ts';
+
+/**
+ * A store that removes what interrupted uploads left, untouched for an age: FsObjectStore's temp files, or
+ * S3ObjectStore's multipart uploads (a process killed mid-upload leaves their parts billed in the bucket).
+ */
+export type SweepableStore = ObjectStore & { sweepTemp(olderThanMs: number, nowMs: number): Promise<number> };
 
 /** Temp files untouched for this long belong to no upload in flight (an upload writes at least every 1 MiB). */
 export const DEFAULT_TEMP_AGE_SECONDS = 3600;
@@ -49,7 +56,7 @@ export interface Sweeps {
  * `intervalMs` on an unref'd timer. A failing round is logged and retried at the next period.
  */
 export async function startSweeps(
-  deps: { store: FsObjectStore; db: SqlDb; clock: Clock; logger: Logger },
+  deps: { store: SweepableStore; db: SqlDb; clock: Clock; logger: Logger },
   settings: SweepSettings,
 ): Promise<Sweeps> {
   const orphans = new OrphanSweeper({ db: deps.db, objectStore: deps.store, clock: deps.clock, logger: deps.logger });
@@ -60,7 +67,8 @@ export async function startSweeps(
     const r = await orphans.sweep();
     return { tempFiles, orphanObjects: r.objects };
   };
-  await run();
+  // Clean-up failing (an S3 store not answering yet, say) must not stop regate from serving: logged, retried later.
+  await run().catch((err: unknown) => deps.logger.warn('sweep_failed', { error: err instanceof Error ? err.message : String(err) }));
   let timer: ReturnType<typeof setInterval> | undefined;
   if (settings.intervalMs > 0) {
     timer = setInterval(() => {

@@ -12,6 +12,8 @@ import { parseServerLimits } from './server-limits.ts';
 import { serveWithLimits } from './node-server.ts';
 import { parseConfig } from '../core/config.ts';
 import { checkPublicOriginSetting } from '../core/public-origin.ts';
+import { startNodeWebhooks } from './node-webhooks.ts';
+import { parseWebhookSettings } from '../core/webhooks/settings.ts';
 
 async function main(): Promise<void> {
   const env = process.env;
@@ -20,6 +22,7 @@ async function main(): Promise<void> {
   const host = env.HOST ?? '127.0.0.1';
   const dataDir = resolve(env.REGATE_DATA_DIR ?? '.regate');
   const limits = parseServerLimits(env);
+  parseWebhookSettings(env); // a bad REGATE_WEBHOOK_* setting stops start-up before anything is created
   // Beyond loopback, the Host header is anyone's to choose: refuse to start rather than refuse every signed URI.
   const originProblem = checkPublicOriginSetting(host, parseConfig(env));
   if (originProblem !== undefined) throw new Error(originProblem);
@@ -33,6 +36,9 @@ async function main(): Promise<void> {
           : `Its token, shown only this once (keep it): ${boot.firstAdmin.token}\n`),
     );
   }
+  // Registry webhooks: delivered from the outbox on a timer, sent through the DNS-checked Node transport.
+  const webhooks = startNodeWebhooks(deps, env);
+  deps.webhooks = webhooks.runtime;
   const app = createApp(deps, {
     rawTarget: (c) => (c.env as { incoming?: IncomingMessage }).incoming?.url,
   });
@@ -41,6 +47,7 @@ async function main(): Promise<void> {
   });
   // Graceful stop: write the audit rows still waiting in the group commit, then close.
   const stop = () => {
+    webhooks.stop();
     void deps.audit.flush().finally(() => server.close(() => process.exit(0)));
     // Keep-alive connections may hold `close` open; the audit is written, so do not wait on them for long.
     setTimeout(() => process.exit(0), 2000).unref();

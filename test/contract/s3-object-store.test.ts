@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateBucketCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+// The SDK's own fetch handler (what it uses in workerd); a dependency of @aws-sdk/client-s3.
+import { FetchHttpHandler } from '@smithy/fetch-http-handler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeS3Client, parseS3Config, type S3StoreConfig } from '../../src/adapters/s3/s3-config.ts';
 import { S3ObjectStore, type S3ObjectStoreOptions } from '../../src/adapters/s3/s3-object-store.ts';
@@ -8,37 +10,51 @@ import { ConfigError } from '../../src/core/config.ts';
 import { createApp } from '../../src/http/app.ts';
 import { createNodeDeps } from '../../src/runtime/node-deps.ts';
 import { StorageError } from '../../src/core/storage/object-store.ts';
-import { startS3Server, type S3Server } from '../helpers/s3-server.ts';
+import { S3_ACCESS_KEY, S3_SECRET_KEY, startS3Server, type S3Server } from '../helpers/s3-server.ts';
 import { equalBytes, failingStream, pattern, readAll, streamOf } from '../helpers/streams.ts';
 import { runObjectStoreContract } from './object-store.contract.ts';
 
 let server: S3Server;
 let client: S3Client;
+/** The SDK as it sends in Workers (fetch, web-stream bodies), on Node: the store's Workers path. */
+let fetchClient: S3Client;
 let buckets = 0;
 
 beforeAll(async () => {
   server = await startS3Server();
-  client = makeS3Client(config(server.endpoint));
+  const cfg = config(server.endpoint);
+  client = makeS3Client(cfg);
+  fetchClient = new S3Client({
+    region: cfg.region,
+    endpoint: cfg.endpoint!,
+    forcePathStyle: true,
+    credentials: cfg.credentials!,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: new FetchHttpHandler({ requestTimeout: cfg.requestTimeoutMs }),
+  });
 }, 30_000);
 
 afterAll(async () => {
   client?.destroy();
+  fetchClient?.destroy();
   await server?.stop();
 });
 
 function config(endpoint: string, extra: Partial<S3StoreConfig> = {}): S3StoreConfig {
-  const cfg = parseS3Config({ REGATE_S3_BUCKET: 'unused', REGATE_S3_ENDPOINT: endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' })!;
+  const cfg = parseS3Config({ REGATE_S3_BUCKET: 'unused', REGATE_S3_ENDPOINT: endpoint, AWS_ACCESS_KEY_ID: S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: S3_SECRET_KEY })!;
   return { ...cfg, ...extra };
 }
 
 /** A store over a fresh bucket, so tests do not see each other's objects. */
-async function makeS3(opts: Partial<S3ObjectStoreOptions> = {}) {
+async function makeS3(opts: Partial<S3ObjectStoreOptions> = {}, via: S3Client = client) {
   const bucket = `regate-test-${process.pid}-${++buckets}`;
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  return { bucket, store: new S3ObjectStore({ client, bucket, ...opts }) };
+  return { bucket, store: new S3ObjectStore({ client: via, bucket, ...opts }) };
 }
 
-runObjectStoreContract('S3ObjectStore (moto)', () => makeS3());
+runObjectStoreContract('S3ObjectStore (versitygw)', () => makeS3());
+runObjectStoreContract('S3ObjectStore over fetch, as in Workers (versitygw)', () => makeS3({}, fetchClient));
 
 async function pendingUploads(bucket: string): Promise<number> {
   return (await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads?.length ?? 0;
@@ -46,7 +62,38 @@ async function pendingUploads(bucket: string): Promise<number> {
 
 const MiB = 1024 * 1024;
 
-describe('S3ObjectStore specifics (moto)', () => {
+describe('the test server checks SigV4 signatures', () => {
+  it('refuses requests signed with a wrong secret or a wrong access key, and accepts the right pair', async () => {
+    const { bucket, store } = await makeS3();
+    await store.put('sig/x', streamOf(pattern(100)));
+    for (const credentials of [
+      { accessKeyId: S3_ACCESS_KEY, secretAccessKey: `${S3_SECRET_KEY}x` },
+      { accessKeyId: 'AKIANOSUCHKEY0000000', secretAccessKey: S3_SECRET_KEY },
+    ]) {
+      const bad = makeS3Client(config(server.endpoint, { credentials, maxAttempts: 1 }));
+      try {
+        const err = await bad.send(new GetObjectCommand({ Bucket: bucket, Key: 'sig/x' })).catch((e: unknown) => e);
+        // AWS answers an unknown key with 403 InvalidAccessKeyId; versitygw with 404 XAdminUserNotFound.
+        const wrongSecret = credentials.accessKeyId === S3_ACCESS_KEY;
+        expect(err).toMatchObject({ $metadata: { httpStatusCode: wrongSecret ? 403 : 404 } });
+        expect((err as Error).name).toBe(wrongSecret ? 'SignatureDoesNotMatch' : 'XAdminUserNotFound');
+        // Through the store, regate's own credentials being refused is a store failure (→ 502), never a
+        // 403, nor a 404 that would tell the client its artifact is gone.
+        const viaStore = await new S3ObjectStore({ client: bad, bucket }).get('sig/x').catch((e: unknown) => e);
+        expect(viaStore).toMatchObject({ kind: 'internal' });
+      } finally {
+        bad.destroy();
+      }
+    }
+    // An unsigned request is refused too.
+    const anon = await fetch(`${server.endpoint}/${bucket}/sig/x`);
+    expect(anon.status).toBe(403);
+    await anon.body?.cancel();
+    expect((await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'sig/x' }))).ContentLength).toBe(100);
+  });
+});
+
+describe('S3ObjectStore specifics (versitygw)', () => {
   it('a body longer than one part goes up as a multipart upload and reads back whole', async () => {
     const { bucket, store } = await makeS3({ partSize: 5 * MiB });
     const bytes = pattern(12 * MiB + 3, 11);
@@ -98,6 +145,21 @@ describe('S3ObjectStore specifics (moto)', () => {
     expect(meta.etag).toMatch(/-3"$/);
     expect(equalBytes(await readAll((await store.get('dst/large')).body), bytes)).toBe(true);
     expect(await pendingUploads(bucket)).toBe(0);
+  });
+
+  it('a missing bucket is a store failure (→ 502), not a missing artifact (→ 404)', async () => {
+    const store = new S3ObjectStore({ client, bucket: `regate-missing-${process.pid}` });
+    expect(await store.get('a/b').catch((e: unknown) => e)).toMatchObject({ kind: 'internal' });
+    expect(await store.list('a/').catch((e: unknown) => e)).toMatchObject({ kind: 'internal' });
+    await expect(store.delete('a/b')).rejects.toMatchObject({ kind: 'internal' });
+  });
+
+  it('over fetch (the Workers path) the body is the response\'s web stream, with no Node form', async () => {
+    const { store } = await makeS3({}, fetchClient);
+    await store.put('w/x', streamOf(pattern(1000)));
+    const r = await store.get('w/x', { range: { start: 10, end: 19 } });
+    expect(r.nodeStream).toBeUndefined();
+    expect(equalBytes(await readAll(r.body), pattern(1000).slice(10, 20))).toBe(true);
   });
 
   it('hands the response over as a Node stream when asked (no web stream in between)', async () => {
@@ -214,7 +276,7 @@ describe('the Node runtime on S3 (REGATE_S3_BUCKET set)', () => {
     const adminToken = 'dapi-admin-0123456789abcdef';
     const made = await createNodeDeps({
       dataDir: ':memory:',
-      env: { REGATE_ADMIN_TOKEN: adminToken, REGATE_S3_BUCKET: bucket, REGATE_S3_ENDPOINT: server.endpoint, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' },
+      env: { REGATE_ADMIN_TOKEN: adminToken, REGATE_S3_BUCKET: bucket, ...server.env },
       logger: { info() {}, warn() {}, error() {} },
     });
     try {

@@ -54,7 +54,7 @@ describe('artifact access at every level from every grant source', () => {
       expect(sign.status, fx.label).toBe(200);
       const got = await h.app.request(sign.json.signed_uri);
       expect(await got.text(), fx.label).toBe(`model ${m.name}`);
-      expect(list.json.files, fx.label).toEqual([{ path: 'MLmodel', is_dir: false, file_size: `model ${m.name}`.length }]);
+      expect(list.json.files, fx.label).toEqual([{ path: 'MLmodel', is_dir: false, file_size: `model ${m.name}`.length, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
       expect(atob(read.json.data), fx.label).toBe(`model ${m.name}`);
     }
   });

@@ -79,16 +79,17 @@ describe('register → list → sign → download', () => {
     const root = await h.expectOk('GET', `${MV}/list-artifacts`, { token: ana.token, query: { name: 'm', version: '1', path: '' } });
     expect(root.files).toEqual([
       { path: 'data', is_dir: true },
-      { path: 'MLmodel', is_dir: false, file_size: FILES.MLmodel!.length },
-      { path: 'empty', is_dir: false, file_size: 0 },
+      { path: 'MLmodel', is_dir: false, file_size: FILES.MLmodel!.length, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      // regate's `sha256` extension (test/http/digest.test.ts checks the values): SHA-256 of no bytes here.
+      { path: 'empty', is_dir: false, file_size: 0, sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' },
     ]);
     const data = await h.expectOk('GET', `${MV}/list-artifacts`, { token: ana.token, query: { name: 'm', version: '1', path: 'data' } });
     expect(data.files).toEqual([
       { path: 'data/nested', is_dir: true },
-      { path: 'data/weights.bin', is_dir: false, file_size: 5000 },
+      { path: 'data/weights.bin', is_dir: false, file_size: 5000, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
     ]);
     const file = await h.expectOk('GET', `${MV}/list-artifacts`, { token: ana.token, query: { name: 'm', version: '1', path: 'MLmodel' } });
-    expect(file.files).toEqual([{ path: 'MLmodel', is_dir: false, file_size: FILES.MLmodel!.length }]);
+    expect(file.files).toEqual([{ path: 'MLmodel', is_dir: false, file_size: FILES.MLmodel!.length, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
 
     for (const [rel, body] of Object.entries(FILES)) {
       const s = await signed(ana, 'm', '1', rel);
@@ -132,7 +133,7 @@ describe('register → list → sign → download', () => {
     expect((await register(ana, 'copy', artifact_uri)).json.model_version.status).toBe('READY');
     for (const v of ['1', '2']) {
       const list = await h.expectOk('GET', `${MV}/list-artifacts`, { token: ana.token, query: { name: 'copy', version: v, path: 'data' } });
-      expect(list.files).toContainEqual({ path: 'data/weights.bin', is_dir: false, file_size: 5000 });
+      expect(list.files).toContainEqual({ path: 'data/weights.bin', is_dir: false, file_size: 5000, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     }
   });
 });

@@ -80,7 +80,10 @@ async function list(query: Record<string, string>, token = ana.token) {
   h.deps.listings.clear();
   const res = await app.request(`${MV}/list-artifacts?${qs}`, { headers: { Authorization: `Bearer ${token}` } });
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  return { status: res.status, json: (await res.json()) as any, reads: [...reads] };
+  const json = (await res.json()) as any;
+  // regate's `sha256` on files (test/http/digest.test.ts checks its values): its shape here, then left out.
+  for (const f of json.files ?? []) if (!f.is_dir) expect(f.sha256, f.path).toMatch(/^[0-9a-f]{64}$/), delete f.sha256;
+  return { status: res.status, json, reads: [...reads] };
 }
 
 /** What the whole-version listing (the code before keyset paging) answered, page by page. */

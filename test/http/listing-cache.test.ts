@@ -27,7 +27,7 @@ describe('list-artifacts page reuse', () => {
     expect(again.headers.get('content-type')).toContain('application/json');
     expect(first.json.files.map((f: { path: string }) => f.path)).toEqual(['data/a.bin', 'data/b.bin']);
     expect((await h.call('GET', `${MV}/list-artifacts`, { token: ana.token, query: { name: 'm', version: '2' } })).json.files).toEqual([
-      { path: 'other.bin', is_dir: false, file_size: 1 },
+      { path: 'other.bin', is_dir: false, file_size: 1, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
     ]);
     expect((await h.call('GET', `${MV}/list-artifacts`, { token: outsider.token, query: q })).status).toBe(404);
     await h.expectOk('DELETE', `${MV}/delete`, { token: ana.token, body: { name: 'm', version: '1' } });

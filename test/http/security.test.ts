@@ -7,6 +7,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../src/http/routes/index.ts';
 import { makeHarness, type Harness } from '../helpers/harness.ts';
+import { routes as PAGE_ROUTES, SIGN_IN_PATH } from '../../src/http/pages/routes.ts';
+import { pathVariants } from '../helpers/path-variants.ts';
 
 let h: Harness;
 let expired: string;
@@ -28,7 +30,9 @@ describe('authentication on every protected route', () => {
   it('the route table is not empty and public routes are few and known', () => {
     expect(protectedRoutes().length).toBeGreaterThan(10);
     for (const r of ROUTES.filter((x) => x.auth === 'public')) {
-      expect(['/.well-known/databricks-config'].some((p) => r.path === p) || r.path.includes('/regate/artifacts/')).toBe(true);
+      // Pages are `public` only to app.ts's bearer check: their credential is the session cookie (suite below).
+      const isPage = PAGE_ROUTES.includes(r);
+      expect(['/.well-known/databricks-config'].some((p) => r.path === p) || r.path.includes('/regate/artifacts/') || isPage, r.path).toBe(true);
     }
   });
 
@@ -56,27 +60,7 @@ describe('authentication on every protected route', () => {
 });
 
 describe('path variants never reach a handler unchecked', () => {
-  const variants = (path: string): string[] => {
-    const segs = path.split('/');
-    const last = segs.length - 1;
-    return [
-      `/${path}`,
-      path.replace('/api/', '/api//'),
-      path.replace('/api/2.0/', '/api/2.0/./'),
-      path.replace('/api/2.0/', '/api/x/../2.0/'),
-      path.replace('/api/2.0/', '/api%2F2.0/'),
-      path.replace('/api/2.0/', '/api%2f2.0/'),
-      path.replace('/api/2.0/', '/api/%2e/2.0/'),
-      path.replace('/api/2.0/', '/api/2.0%5C'),
-      path.replace('/api/2.0/', '/api/2.0\\'),
-      path.replace('/api/2.0/', '/api/%252e%252e/2.0/'),
-      path.toUpperCase(),
-      path.replace('/api/', '/API/'),
-      `${path}/`,
-      `${path}%00`,
-      segs.map((s, i) => (i === last ? encodeURIComponent(s).replace(/-/g, '%2D') : s)).join('/'),
-    ].filter((v) => v !== path);
-  };
+  const variants = pathVariants;
 
   it('without credentials: 400 or 401 or 404, never 200', async () => {
     for (const r of protectedRoutes()) {
@@ -145,6 +129,77 @@ describe('malformed percent-escapes on every route', () => {
             if (r.method !== 'HEAD') expect((await res.json()).error_code, `${r.method} ${target}`).toBe('INVALID_PARAMETER_VALUE');
           }
         }
+      }
+    }
+  });
+});
+
+describe('pages: no page without a session, no form post without its form token', () => {
+  const pages = () => ROUTES.filter((r) => r.path === '/ui' || r.path.startsWith('/ui/'));
+  const form = (o: Record<string, string>) => ({
+    method: 'POST',
+    body: new URLSearchParams(o).toString(),
+  });
+
+  it('every /ui route is a page route, and there are pages', () => {
+    expect(pages().length).toBeGreaterThan(5);
+    for (const r of pages()) expect(PAGE_ROUTES).toContain(r);
+  });
+
+  it.each([
+    ['no cookie', null],
+    ['expired token', 'EXPIRED'],
+    ['revoked token', 'REVOKED'],
+    ['unknown token', 'dapi0000000000000000000000000000beef'],
+    ['junk', '%%%'],
+  ])('%s: every GET page redirects to sign-in, every POST is 401, nothing else answers', async (_n, token) => {
+    const t = token === 'EXPIRED' ? expired : token === 'REVOKED' ? revoked : token;
+    const cookie: Record<string, string> = t === null ? {} : { Cookie: `regate_session=${t}` };
+    for (const r of pages()) {
+      if (r.path === SIGN_IN_PATH) continue;
+      const headers = { ...cookie, 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'http://regate.test', Authorization: `Bearer ${h.adminToken}` };
+      const res = await h.app.request(`http://regate.test${r.path}?name=m&model=m&registry=1`, { method: r.method, headers, ...(r.method === 'POST' ? form({ csrf: 'x', name: 'm', intent: 'save' }) : {}) });
+      const body = await res.text();
+      if (r.method === 'GET') {
+        expect(res.status, `${r.method} ${r.path}`).toBe(303);
+        // (a bearer header is not a page credential: the admin's token above does not open any page)
+        expect(res.headers.get('Location'), r.path).toMatch(/^\/ui\/(sign-in\?next=|models$)/);
+      } else {
+        expect(res.status, `${r.method} ${r.path}`).toBe(401);
+        expect(body).toContain('nothing was changed');
+      }
+    }
+  });
+
+  it('with a valid session, every form post without the form token is 403 and changes nothing', async () => {
+    const signIn = await h.app.request('http://regate.test/ui/sign-in', {
+      ...form({ token: h.adminToken }), headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'http://regate.test' },
+    });
+    expect(signIn.status).toBe(303);
+    const cookie = signIn.headers.get('Set-Cookie')!.split(';')[0]!;
+    const grants = () => h.db.prepare('SELECT COUNT(*) AS n FROM grants').first<{ n: number }>();
+    const before = await grants();
+    for (const r of pages().filter((x) => x.method === 'POST' && x.path !== SIGN_IN_PATH)) {
+      for (const csrf of [undefined, '', 'x'.repeat(43)]) {
+        const res = await h.app.request(`http://regate.test${r.path}?registry=1`, {
+          ...form({ ...(csrf === undefined ? {} : { csrf }), intent: 'save', entry: '["user","admin","CAN_READ"]' }),
+          headers: { Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded', Origin: 'http://regate.test' },
+        });
+        expect(res.status, `${r.path} csrf=${csrf}`).toBe(403);
+      }
+    }
+    expect(await grants()).toEqual(before);
+  });
+
+  it('path variants of pages never render a page', async () => {
+    for (const r of pages()) {
+      const p = r.path;
+      // (`new Request()` folds `./` and `../` before the app sees them: test/node/raw-paths.test.ts checks raw targets.)
+      for (const v of [`/${p}`, p.replace('/ui', '/UI'), `${p}%2F`, p.replace('/ui', '/ui%2f'), `${p}%00`, p.replace('/ui', '/ui%5C')]) {
+        if (v === p) continue;
+        const res = await h.app.request(`http://regate.test${v}`, { method: r.method });
+        expect([303, 400, 401, 404], `${r.method} ${v}`).toContain(res.status);
+        if (res.status === 303) expect(res.headers.get('Location'), v).toMatch(/^\/ui\//);
       }
     }
   });

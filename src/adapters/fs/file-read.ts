@@ -5,10 +5,11 @@
  * (handle-cache.ts), so the handle closes, or goes back to the cache, exactly once.
  */
 import { createReadStream, read as fsRead, readSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { StorageError, type ByteRange, type ByteSource, type GetResult, type ObjectMeta } from '../../core/storage/object-store.ts';
 import type { Lease } from './handle-cache.ts';
 import { storageError } from './fs-meta.ts';
+import { TakeOnce } from '../shared/take-once.ts';
 
 /** Read size of streams over a file (performance-notes §2.1: 1 MiB is worth 3–4× over 64 KiB). */
 export const READ_HIGH_WATER_MARK = 1024 * 1024;
@@ -83,10 +84,9 @@ export function fileResult(
   signal: AbortSignal | undefined,
   onClosed: () => void,
 ): GetResult {
-  let taken: 'body' | 'nodeStream' | 'byteSource' | 'released' | undefined;
+  const forms = new TakeOnce();
   let stream: Readable | undefined;
   let source: FileRangeSource | undefined;
-  let body: ReadableStream<Uint8Array> | undefined;
   let closedOnce = false;
   const closed = () => {
     if (closedOnce) return;
@@ -115,24 +115,12 @@ export function fileResult(
   return {
     ...fields,
     get body() {
-      if (body) return body;
-      if (taken) throw new Error(`The bytes of this read were already taken (${taken}).`);
-      taken = 'body';
-      return (body = Readable.toWeb(openStream()) as unknown as ReadableStream<Uint8Array>);
+      return forms.body(openStream);
     },
-    nodeStream: () => {
-      if (taken) return undefined;
-      taken = 'nodeStream';
-      return openStream();
-    },
-    byteSource: () => {
-      if (taken) return undefined;
-      taken = 'byteSource';
-      return (source = new FileRangeSource(lease, start, end, signal, closed));
-    },
+    nodeStream: () => forms.take('nodeStream', openStream),
+    byteSource: () => forms.take('byteSource', () => (source = new FileRangeSource(lease, start, end, signal, closed))),
     release: async () => {
-      if (taken === 'released') return;
-      taken = 'released';
+      if (forms.release() === 'released') return;
       if (source) return source.close();
       const s = stream;
       if (s) {

@@ -17,7 +17,13 @@ interface SdkErrorShape {
   $retryable?: { throttling?: boolean };
 }
 
-const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket']);
+/**
+ * A missing key. Not NoSuchBucket (regate's configuration is wrong, every read would look like a deleted
+ * artifact) and not any other 404 with a code of its own (versitygw answers an unknown access key with 404
+ * XAdminUserNotFound): those are store failures. HEAD answers carry no body, so their 404 has no code.
+ */
+const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchUpload']);
+const UNNAMED = new Set(['', 'Unknown', 'UnknownError']);
 const THROTTLED = new Set(['SlowDown', 'ServiceUnavailable', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'ProvisionedThroughputExceededException']);
 const TIMEOUT = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 
@@ -44,7 +50,7 @@ export function toStorageError(err: unknown, what: string): StorageError {
   const status = e.$metadata?.httpStatusCode;
   const msg = (kind: string) => `S3 ${what}: ${kind} (${name || code || 'error'}${status ? ` ${status}` : ''}).`;
   if (name === 'AbortError') return new StorageError('internal', msg('aborted'), { cause: err });
-  if (status === 404 || NOT_FOUND.has(name)) return new StorageError('not_found', msg('not found'), { cause: err });
+  if (NOT_FOUND.has(name) || (status === 404 && UNNAMED.has(name))) return new StorageError('not_found', msg('not found'), { cause: err });
   if (status === 412 || name === 'PreconditionFailed') return new StorageError('precondition_failed', msg('precondition failed'), { cause: err });
   if (status === 416 || name === 'InvalidRange') return new StorageError('invalid', msg('range not satisfiable'), { cause: err });
   if (name === 'KeyTooLongError') return new StorageError('name_too_long', msg('key too long'), { cause: err });

@@ -9,7 +9,7 @@
  * a HEAD of each parent key and a one-key LIST under `key/`. Two writers racing on `a` and `a/b` can both pass
  * that check; the store assumes, as the gateway does, that keys under one model version have one writer.
  */
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
@@ -36,7 +36,9 @@ import {
   type ObjectStore,
   type PutOptions,
 } from '../../core/storage/object-store.ts';
+import { TakeOnce } from '../shared/take-once.ts';
 import { toStorageError } from './s3-errors.ts';
+import { abortStaleUploads } from './s3-multipart-sweep.ts';
 import { DEFAULT_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, uploadStream } from './s3-upload.ts';
 
 /** Largest object a single CopyObject may copy; above it, UploadPartCopy. */
@@ -74,10 +76,49 @@ function copySource(bucket: string, key: string): string {
   return `${bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`;
 }
 
-/** A GetResult over the response's Node stream: `nodeStream()` hands it over as is, `body` wraps it once. */
-function s3Result(fields: { meta: ObjectMeta; length: number; range?: ByteRange }, stream: Readable, signal?: AbortSignal): GetResult {
-  let taken: 'body' | 'nodeStream' | 'released' | undefined;
-  let body: ReadableStream<Uint8Array> | undefined;
+/** The SDK's response body: a Node stream on Node (NodeHttpHandler), a web stream in Workers (FetchHttpHandler). */
+type SdkBody = Readable | ReadableStream<Uint8Array>;
+
+function isWeb(b: SdkBody): b is ReadableStream<Uint8Array> {
+  return typeof (b as ReadableStream<Uint8Array>).getReader === 'function';
+}
+
+/** Drops a response body that will not be read, which frees its connection. */
+function discard(b: SdkBody): void {
+  if (!isWeb(b)) {
+    if (!b.destroyed) b.destroy();
+  } else if (!b.locked) void b.cancel().catch(() => {});
+}
+
+type ResultFields = { meta: ObjectMeta; length: number; range?: ByteRange };
+
+function s3Result(fields: ResultFields, stream: SdkBody, signal?: AbortSignal): GetResult {
+  return isWeb(stream) ? webResult(fields, stream, signal) : nodeResult(fields, stream, signal);
+}
+
+/**
+ * In Workers: `body` is the response's web stream (through a pipe that `signal` aborts, which cancels the
+ * response); there is no Node form.
+ */
+function webResult(fields: ResultFields, web: ReadableStream<Uint8Array>, signal?: AbortSignal): GetResult {
+  const forms = new TakeOnce();
+  return {
+    ...fields,
+    get body() {
+      return forms.body(() => (signal ? web.pipeThrough(new TransformStream<Uint8Array, Uint8Array>(), { signal }) : web));
+    },
+    release: async () => {
+      const was = forms.release();
+      if (was === 'released') return;
+      const body = was === 'body' ? forms.webBody : web;
+      if (body && !body.locked) await body.cancel().catch(() => {});
+    },
+  };
+}
+
+/** On Node: `nodeStream()` hands the response over as is, `body` wraps it once. */
+function nodeResult(fields: ResultFields, stream: Readable, signal?: AbortSignal): GetResult {
+  const forms = new TakeOnce();
   if (signal) {
     const onAbort = () => stream.destroy(abortError(signal));
     signal.addEventListener('abort', onAbort, { once: true });
@@ -86,21 +127,14 @@ function s3Result(fields: { meta: ObjectMeta; length: number; range?: ByteRange 
   return {
     ...fields,
     get body() {
-      if (body) return body;
-      if (taken) throw new Error(`The bytes of this read were already taken (${taken}).`);
-      taken = 'body';
-      return (body = Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>);
+      return forms.body(() => stream);
     },
-    nodeStream: () => {
-      if (taken) return undefined;
-      taken = 'nodeStream';
-      return stream;
-    },
+    nodeStream: () => forms.take('nodeStream', () => stream),
     release: async () => {
-      if (taken === 'released') return;
-      const wasBody = taken === 'body';
-      taken = 'released';
-      if (wasBody && body && !body.locked) {
+      const was = forms.release();
+      if (was === 'released') return;
+      const body = forms.webBody;
+      if (was === 'body' && body && !body.locked) {
         await body.cancel().catch(() => {});
         return;
       }
@@ -116,6 +150,8 @@ export class S3ObjectStore implements ObjectStore {
   readonly #partSize: number;
   readonly #copyThreshold: number;
   readonly #copyPartSize: number;
+  /** Multipart uploads (this store's puts and part-wise copies) open now: never swept. */
+  readonly #inFlight = new Set<string>();
 
   constructor(opts: S3ObjectStoreOptions) {
     this.#client = opts.client;
@@ -171,21 +207,34 @@ export class S3ObjectStore implements ObjectStore {
     } catch (err) {
       throw toStorageError(err, `GET ${key}`);
     }
-    const stream = r.Body as Readable;
+    const stream = r.Body as SdkBody;
+    // Every answer is described as S3 sent it, never as asked: the caller compares it with what it asked
+    // (range-and-signing P11: status, Content-Range, Content-Length, ETag) before relaying a byte. What
+    // cannot be described (a Content-Range that does not parse, e.g. `bytes 0-9/*`) is refused here.
     const cr = parseContentRange(r.ContentRange);
-    const length = r.ContentLength ?? 0;
+    if (r.ContentRange !== undefined && (!cr || cr.end < cr.start || cr.end >= cr.size)) {
+      discard(stream);
+      throw new StorageError('internal', `S3 GET ${key}: unusable Content-Range ${JSON.stringify(r.ContentRange)}.`);
+    }
+    // No Content-Length (a chunked answer) is reported as -1: it matches no expected length.
+    const length = r.ContentLength ?? -1;
     const size = cr?.size ?? length;
-    const meta: ObjectMeta = { key, size, etag: r.ETag!, lastModified: seconds(r.LastModified) };
+    const meta: ObjectMeta = { key, size, etag: r.ETag ?? '', lastModified: seconds(r.LastModified) };
     let served: ByteRange | undefined;
+    // A partial answer to a whole-object read is reported as the range it is, so the caller refuses it.
+    if (!range && cr) served = { start: cr.start, end: cr.end };
     if (range) {
       if (cr) served = { start: cr.start, end: cr.end };
-      else if (range.start >= size) {
+      else if (length < 0) {
+        discard(stream);
+        throw new StorageError('internal', `S3 GET ${key}: a ranged answer without Content-Range or Content-Length.`);
+      } else if (range.start >= size) {
         // A server that ignores ranges on an empty object (S3 answers 416): same answer as every other store.
-        stream.destroy();
+        discard(stream);
         throw new StorageError('invalid', `Range starts at ${range.start}, past the object's ${size} bytes.`);
       } else served = { start: range.start, end: Math.min(range.end, size - 1) };
       if (!cr && (served.start !== 0 || served.end !== size - 1)) {
-        stream.destroy();
+        discard(stream);
         throw new StorageError('internal', `S3 GET ${key}: the server ignored the Range header.`);
       }
     }
@@ -221,6 +270,7 @@ export class S3ObjectStore implements ObjectStore {
       bucket: this.#bucket,
       key,
       partSize: this.#partSize,
+      inFlight: this.#inFlight,
       ...(opts.contentLength !== undefined ? { contentLength: opts.contentLength } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
@@ -265,7 +315,7 @@ export class S3ObjectStore implements ObjectStore {
     } catch (err) {
       const e = toStorageError(err, `DELETE ${key}`);
       // Some S3-compatible servers answer 404 for a missing key; deleting is idempotent either way.
-      if (e.kind !== 'not_found' || (err as { name?: string }).name === 'NoSuchBucket') throw e;
+      if (e.kind !== 'not_found') throw e;
     }
   }
 
@@ -296,6 +346,7 @@ export class S3ObjectStore implements ObjectStore {
     const partSize = Math.max(this.#copyPartSize, Math.ceil(src.size / MAX_PARTS));
     const created = await this.#client.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: dstKey }));
     const uploadId = created.UploadId!;
+    this.#inFlight.add(uploadId);
     try {
       const ranges: { n: number; start: number; end: number }[] = [];
       for (let start = 0, n = 1; start < src.size; start += partSize, n++) ranges.push({ n, start, end: Math.min(src.size, start + partSize) - 1 });
@@ -324,6 +375,17 @@ export class S3ObjectStore implements ObjectStore {
     } catch (err) {
       await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: dstKey, UploadId: uploadId })).catch(() => {});
       throw err;
+    } finally {
+      this.#inFlight.delete(uploadId);
     }
+  }
+
+  /**
+   * Aborts multipart uploads in the bucket untouched for `olderThanMs` (what a crash mid-upload leaves);
+   * returns how many. The S3 counterpart of FsObjectStore.sweepTemp, run by the Node entry's sweeps. It covers
+   * the whole bucket: give regate a bucket of its own.
+   */
+  sweepTemp(olderThanMs: number, nowMs: number): Promise<number> {
+    return abortStaleUploads({ client: this.#client, bucket: this.#bucket, inFlight: this.#inFlight }, olderThanMs, nowMs);
   }
 }

@@ -30,6 +30,8 @@ export interface UploadTarget {
   partSize: number;
   contentLength?: number;
   signal?: AbortSignal;
+  /** Holds the upload id while the multipart upload is open, so the stale-upload sweep leaves it alone. */
+  inFlight?: Set<string>;
 }
 
 /** Cuts a byte stream into `size`-byte parts (the last may be shorter), checking the total against `expected`. */
@@ -103,6 +105,7 @@ export async function uploadStream(body: ReadableStream<Uint8Array>, t: UploadTa
     }
     const created = await t.client.send(new CreateMultipartUploadCommand({ Bucket: t.bucket, Key: t.key }), sendOpts);
     uploadId = created.UploadId!;
+    t.inFlight?.add(uploadId);
     const done: { ETag: string; PartNumber: number }[] = [];
     let part: Uint8Array | null = first;
     for (let n = 1; part; n++) {
@@ -122,12 +125,14 @@ export async function uploadStream(body: ReadableStream<Uint8Array>, t: UploadTa
       new CompleteMultipartUploadCommand({ Bucket: t.bucket, Key: t.key, UploadId: uploadId, MultipartUpload: { Parts: done } }),
       sendOpts,
     );
+    t.inFlight?.delete(uploadId);
     uploadId = undefined;
   } catch (err) {
     await reader.cancel(err).catch(() => {});
     if (uploadId !== undefined) {
       // Without the caller's signal: it may be the reason we are here, and the parts must not stay billed.
       await t.client.send(new AbortMultipartUploadCommand({ Bucket: t.bucket, Key: t.key, UploadId: uploadId })).catch(() => {});
+      t.inFlight?.delete(uploadId);
     }
     if (err instanceof StorageError) throw err;
     // A failure of the body stream itself (the client went away) is not a store failure.

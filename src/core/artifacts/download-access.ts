@@ -17,16 +17,23 @@ import type { ModelRow } from '../registry/rows.ts';
 import { recordReadRefusal } from './storage-access.ts';
 import type { DownloadClaims } from './signed-url.ts';
 
-export type ArtifactKeyResolver = (claims: DownloadClaims, epochs: Epochs) => Promise<string | null>;
+/** The object a token names, with the file's SHA-256 (hex) from the same row when the index has one. */
+export interface ResolvedArtifact {
+  key: string;
+  sha256: string | null;
+}
+
+/** A bare key (resolvers that know no digest) or the key with its digest; null: the token names nothing. */
+export type ArtifactKeyResolver = (claims: DownloadClaims, epochs: Epochs) => Promise<string | ResolvedArtifact | null>;
 
 const DOWNLOAD_SQL = `SELECT m.id, m.name, m.description, m.user_id, m.created_at, m.updated_at, m.next_version, m.acl_epoch,
-    a.object_key AS a_key, a.size AS a_size, a.etag AS a_etag
+    a.object_key AS a_key, a.size AS a_size, a.etag AS a_etag, a.sha256 AS a_sha256
   FROM registered_models m
   JOIN model_versions v ON v.model_id = m.id AND v.version = ?2
   JOIN artifacts a ON a.storage_id = v.storage_id AND a.path = ?3
   WHERE m.id = ?1`;
 
-type DownloadRow = ModelRow & { a_key: string; a_size: number; a_etag: string };
+type DownloadRow = ModelRow & { a_key: string; a_size: number; a_etag: string; a_sha256: string | null };
 
 export function createArtifactKeyResolver(deps: { db: SqlDb; acl: AclCache; identities: IdentityCache; audit: AuditSink }): ArtifactKeyResolver {
   const { db, acl, identities, audit } = deps;
@@ -36,12 +43,13 @@ export function createArtifactKeyResolver(deps: { db: SqlDb; acl: AclCache; iden
     if (!row) return null;
     const principal = await identities.principal(db, claims.sub, epochs);
     if (!principal) return null;
-    const { a_key, a_size, a_etag, ...model } = row;
+    const { a_key, a_size, a_etag, a_sha256, ...model } = row;
     const level = await acl.level(db, principal, model);
     if (decide(level, { kind: 'view' }) !== 'allow') {
       recordReadRefusal(audit, principal, model.id, level, claims.p);
       return null;
     }
-    return a_etag === claims.et && a_size === claims.sz ? a_key : null;
+    // The digest rides on the row this statement already reads: the download headers cost no statement.
+    return a_etag === claims.et && a_size === claims.sz ? { key: a_key, sha256: a_sha256 } : null;
   };
 }

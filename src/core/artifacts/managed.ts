@@ -13,6 +13,7 @@
 import type { SqlDb, SqlStatement } from '../ports.ts';
 import type { ObjectMeta, ObjectStore } from '../storage/object-store.ts';
 import { invalid } from '../errors.ts';
+import { copyWithDigest } from './digest-copy.ts';
 
 export interface ArtifactRow {
   storage_id: string;
@@ -21,6 +22,8 @@ export interface ArtifactRow {
   size: number;
   etag: string;
   last_modified: number;
+  /** SHA-256 of the bytes (lowercase hex), computed during the copy in (digest-copy.ts); null on rows older than it. */
+  sha256?: string | null;
 }
 
 export function managedKey(storageId: string, modelDir: string, rel: string): string {
@@ -66,6 +69,8 @@ export function directChildren(files: ReadonlyArray<{ path: string; size: number
 export interface ListedEntry extends DirEntry {
   /** A file's last modification (ms); null for a directory. */
   lastModified: number | null;
+  /** A file's SHA-256 (hex) when the index has it; null for a directory or an older file. */
+  sha256?: string | null;
 }
 
 /** Where a listing page starts: after this entry (directories come before files, each group by path). */
@@ -87,13 +92,13 @@ export interface DirListing {
  * (storage_id, parent, path) cut by its own LIMIT, so the sort on top sees at most 2 × ?5 + 1 rows, however
  * many files the version has. A NULL `?3` (the position is already among the files) skips the directories.
  */
-const LIST_SQL = `SELECT kind, path, size, last_modified FROM (
-    SELECT 0 AS kind, path, size, last_modified FROM artifacts WHERE storage_id = ?1 AND path = ?2
+const LIST_SQL = `SELECT kind, path, size, last_modified, sha256 FROM (
+    SELECT 0 AS kind, path, size, last_modified, sha256 FROM artifacts WHERE storage_id = ?1 AND path = ?2
     UNION ALL
-    SELECT * FROM (SELECT 1, path, NULL, NULL FROM artifact_dirs
+    SELECT * FROM (SELECT 1, path, NULL, NULL, NULL FROM artifact_dirs
       WHERE storage_id = ?1 AND parent = ?2 AND path > ?3 ORDER BY path LIMIT ?5)
     UNION ALL
-    SELECT * FROM (SELECT 2, path, size, last_modified FROM artifacts
+    SELECT * FROM (SELECT 2, path, size, last_modified, sha256 FROM artifacts
       WHERE storage_id = ?1 AND dir = ?2 AND path > ?4 ORDER BY path LIMIT ?5)
   ) ORDER BY kind, path LIMIT ?5`;
 
@@ -102,6 +107,7 @@ interface ListRow {
   path: string;
   size: number | null;
   last_modified: number | null;
+  sha256: string | null;
 }
 
 /**
@@ -122,7 +128,7 @@ export async function listDirectory(
   const limit = opts.limit ?? -1;
   const rows = await db.prepare(LIST_SQL).bind(storageId, dir, dirsAfter, filesAfter, limit).all<ListRow>();
   const entry = (r: ListRow): ListedEntry =>
-    r.kind === 1 ? { path: r.path, isDir: true, size: null, lastModified: null } : { path: r.path, isDir: false, size: r.size, lastModified: r.last_modified };
+    r.kind === 1 ? { path: r.path, isDir: true, size: null, lastModified: null } : { path: r.path, isDir: false, size: r.size, lastModified: r.last_modified, sha256: r.sha256 };
   if (rows[0]?.kind === 0) return { file: entry(rows[0]), entries: [] };
   return { file: null, entries: rows.map(entry) };
 }
@@ -193,10 +199,14 @@ export interface CopySource {
   key: string;
   /** Path below the new version's model dir. */
   rel: string;
+  /** The source's indexed ETag and SHA-256, when known: a known digest is reused, never recomputed. */
+  etag?: string;
+  sha256?: string | null;
 }
 
 /**
- * Copies files into a version's managed area and returns the index rows to insert (in the batch that makes
+ * Copies files into a version's managed area, each with its SHA-256 taken during the copy (digest-copy.ts),
+ * and returns the index rows to insert (in the batch that makes
  * the version READY). On any failure the objects already copied are deleted and the error is rethrown, so a
  * failed registration leaves no files behind.
  */
@@ -205,8 +215,8 @@ export async function copyIntoVersion(store: ObjectStore, storageId: string, mod
   try {
     for (const s of sources) {
       const key = managedKey(storageId, modelDir, s.rel);
-      const meta: ObjectMeta = await store.copy(s.key, key);
-      done.push({ storage_id: storageId, path: s.rel, object_key: key, size: meta.size, etag: meta.etag, last_modified: meta.lastModified });
+      const { meta, sha256 }: { meta: ObjectMeta; sha256: string } = await copyWithDigest(store, s, key);
+      done.push({ storage_id: storageId, path: s.rel, object_key: key, size: meta.size, etag: meta.etag, last_modified: meta.lastModified, sha256 });
     }
   } catch (e) {
     for (const d of done) await store.delete(d.object_key).catch(() => undefined);
@@ -215,8 +225,8 @@ export async function copyIntoVersion(store: ObjectStore, storageId: string, mod
   return done;
 }
 
-/** Rows per INSERT: 6 bound values each, under D1's 100 bound parameters per statement. */
-const ROWS_PER_INSERT = 16;
+/** Rows per INSERT: 7 bound values each, under D1's 100 bound parameters per statement. */
+const ROWS_PER_INSERT = 14;
 
 /**
  * Every directory holding a file of version ?1, with all its ancestors, from the version's `artifacts` rows
@@ -238,11 +248,11 @@ export function insertArtifactStatements(db: SqlDb, rows: ArtifactRow[]): SqlSta
   const out: SqlStatement[] = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
     const chunk = rows.slice(i, i + ROWS_PER_INSERT);
-    const values = chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
+    const values = chunk.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ');
     out.push(
       db
-        .prepare(`INSERT INTO artifacts (storage_id, path, object_key, size, etag, last_modified) VALUES ${values}`)
-        .bind(...chunk.flatMap((r) => [r.storage_id, r.path, r.object_key, r.size, r.etag, r.last_modified])),
+        .prepare(`INSERT INTO artifacts (storage_id, path, object_key, size, etag, last_modified, sha256) VALUES ${values}`)
+        .bind(...chunk.flatMap((r) => [r.storage_id, r.path, r.object_key, r.size, r.etag, r.last_modified, r.sha256 ?? null])),
     );
   }
   for (const storageId of new Set(rows.map((r) => r.storage_id))) out.push(db.prepare(INSERT_DIRS_SQL).bind(storageId));

@@ -68,7 +68,7 @@ export async function planSource(deps: SourceDeps, principal: Principal, source:
     if (single) throw invalid(`Model version source ${source} is a file; give the model's directory.`);
     const under = await uploadsUnder(deps.db, principal.id, t.path);
     if (under.length === 0) throw missing(source);
-    return { kind: 'copy', modelDir: defaultDir, files: under.map((u) => ({ key: u.object_key, rel: u.path.slice(t.path.length + 1) })) };
+    return { kind: 'copy', modelDir: defaultDir, files: under.map((u) => ({ key: u.object_key, rel: u.path.slice(t.path.length + 1), etag: u.etag })) };
   }
   if (t.area === 'managed') {
     const readable = await readableVersionByStorage(deps, principal, t.storageId);
@@ -84,5 +84,5 @@ export async function planSource(deps: SourceDeps, principal: Principal, source:
 async function fromVersion(db: SqlDb, storageId: string, modelDir: string, sub: string, source: string): Promise<SourcePlan> {
   const files = await artifactsUnder(db, storageId, sub);
   if (files.length === 0) throw missing(source);
-  return { kind: 'copy', modelDir, files: files.map((f) => ({ key: f.object_key, rel: sub === '' ? f.path : f.path.slice(sub.length + 1) })) };
+  return { kind: 'copy', modelDir, files: files.map((f) => ({ key: f.object_key, rel: sub === '' ? f.path : f.path.slice(sub.length + 1), etag: f.etag, sha256: f.sha256 ?? null })) };
 }

@@ -12,6 +12,7 @@ import { enforce, levelOn } from '../access/authorize.ts';
 import { modelById } from './rows.ts';
 import { authorizeVersion } from './versions.ts';
 import type { RegistryDeps } from './models.ts';
+import { commentCreatedEvent, enqueueEvent } from '../webhooks/outbox.ts';
 
 export type CommentAction = 'EDIT_COMMENT' | 'DELETE_COMMENT';
 
@@ -67,13 +68,16 @@ export async function createComment(
     created_at: now,
     updated_at: now,
   };
-  await deps.db
-    .prepare(
-      `INSERT INTO comments (id, model_id, version, user_id, principal_id, comment, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    .bind(row.id, row.model_id, row.version, row.user_id, row.principal_id, row.comment, row.created_at, row.updated_at)
-    .run();
+  // One batch with the webhook outbox (webhooks/outbox.ts): the comment and its deliveries commit together.
+  await deps.db.batch([
+    deps.db
+      .prepare(
+        `INSERT INTO comments (id, model_id, version, user_id, principal_id, comment, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .bind(row.id, row.model_id, row.version, row.user_id, row.principal_id, row.comment, row.created_at, row.updated_at),
+    enqueueEvent(deps.db, commentCreatedEvent(model.id, model.name, c.version, c.comment, now)),
+  ]);
   return renderComment(principal, row);
 }
 

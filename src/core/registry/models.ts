@@ -20,6 +20,7 @@ import type { Stage } from './stages.ts';
 import { latestVersionRows, renderModels, versionKey, versionTags } from './load.ts';
 import { renderModelDatabricks, renderModelVersion, type ModelVersionJson, type RegisteredModelJson } from './render.ts';
 import { validateName, validateTagKey, validateTagValue, validateTags } from './validate.ts';
+import { enqueueEvent, modelCreatedEvent } from '../webhooks/outbox.ts';
 
 export interface RegistryDeps {
   db: SqlDb;
@@ -91,6 +92,8 @@ export async function createModel(deps: RegistryDeps, principal: Principal, crea
       .bind(model.id, model.name, model.description, model.user_id, now, now),
     db.prepare(`INSERT INTO grants (object_id, principal_id, level) VALUES (?, ?, 'CAN_MANAGE')`).bind(model.id, principal.id),
     ...tags.map((t) => db.prepare('INSERT INTO model_tags (model_id, key, value) VALUES (?, ?, ?)').bind(model.id, t.key, t.value)),
+    // Registry-wide webhooks hear it in the same batch (webhooks/outbox.ts): no row unless one listens.
+    enqueueEvent(db, modelCreatedEvent(model.id, model.name, now)),
   ];
   try {
     await db.batch(statements);
@@ -159,6 +162,7 @@ export async function deleteModel(deps: RegistryDeps, principal: Principal, name
     byModel('model_versions'),
     byModel('model_tags'),
     db.prepare('DELETE FROM grants WHERE object_id = ?').bind(model.id),
+    db.prepare('DELETE FROM webhooks WHERE model_id = ?').bind(model.id),
     db.prepare('DELETE FROM registered_models WHERE id = ?').bind(model.id),
   ]);
   deps.acl?.invalidateModel(model.id);

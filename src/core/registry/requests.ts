@@ -18,6 +18,7 @@ import { renderActivity, type ActivityJson, type ActivityRow } from './render.ts
 import { authorizeVersion } from './versions.ts';
 import type { RegistryDeps } from './models.ts';
 import { applyTransition } from './transition.ts';
+import { enqueueEvent, requestCreatedEvent } from '../webhooks/outbox.ts';
 
 /** Seeing the model comes first, so that a caller without access learns nothing, then the version's existence. */
 const VIEW = { kind: 'view' } as const;
@@ -114,7 +115,11 @@ export async function createRequest(deps: RequestDeps, principal: Principal, t: 
   const a = newActivity(principal, deps.clock.now(), {
     modelId: model.id, version: t.version, type: 'REQUESTED_TRANSITION', from: row.stage, to: t.stage, comment: t.comment, open: true,
   });
-  await insertActivity(deps.db, a).run();
+  // One batch with the webhook outbox (webhooks/outbox.ts): the request and its deliveries commit together.
+  await deps.db.batch([
+    insertActivity(deps.db, a),
+    enqueueEvent(deps.db, requestCreatedEvent(model.id, model.name, t.version, row.stage, t.stage, a.created_at)),
+  ]);
   return renderRequest(principal, level, row.stage, a);
 }
 

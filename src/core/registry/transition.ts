@@ -15,6 +15,7 @@ import { versionRow, type ModelRow, type VersionRow } from './rows.ts';
 import type { Stage } from './stages.ts';
 import type { RegistryDeps } from './models.ts';
 import { versionNotFound } from './versions.ts';
+import { enqueueEvent, transitionedEvent } from '../webhooks/outbox.ts';
 
 export interface TransitionOptions {
   /** Record an activity of this type (e.g. APPLIED_TRANSITION) for the move itself, with `comment`. */
@@ -105,6 +106,9 @@ export async function applyTransition(
     db.prepare('UPDATE model_versions SET stage = ?, updated_at = ? WHERE model_id = ? AND version = ?').bind(to, now, model.id, version),
     db.prepare('UPDATE registered_models SET updated_at = ? WHERE id = ?').bind(now, model.id),
     ...(opts.extra ?? []),
+    // Webhook deliveries commit with the move (webhooks/outbox.ts): the version's, then each archived one's.
+    enqueueEvent(db, transitionedEvent(model.id, model.name, version, from, to, now)),
+    ...archived.map((v) => enqueueEvent(db, transitionedEvent(model.id, model.name, v, to, 'Archived', now))),
   );
 
   try {

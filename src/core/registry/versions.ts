@@ -21,6 +21,7 @@ import { versionKey, versionTags } from './load.ts';
 import { renderModelVersion, type ModelVersionJson } from './render.ts';
 import type { RegistryDeps } from './models.ts';
 import { modelDirOf, validateName, validateTagKey, validateTagValue, validateTags } from './validate.ts';
+import { enqueueEvent, enqueueVersionCreated, versionTagSetEvent } from '../webhooks/outbox.ts';
 
 export const versionNotFound = (name: string, version: number) =>
   notFound(`Model Version (name=${name}, version=${version}) not found`);
@@ -114,6 +115,8 @@ export async function createVersion(deps: CreateVersionDeps, principal: Principa
           .bind(t.key, t.value, model.id),
       ),
       ...insertArtifactStatements(db, files),
+      // Last: reads the number the UPDATE above took (webhooks/outbox.ts); no row unless a webhook listens.
+      enqueueVersionCreated(db, model.id, model.name, now),
     ]);
   } catch (e) {
     await purgeObjects(deps.objectStore, files.map((f) => f.object_key));
@@ -174,8 +177,9 @@ export async function deleteVersion(deps: RegistryDeps, principal: Principal, na
 export async function setVersionTag(deps: RegistryDeps, principal: Principal, name: string, version: number, key: string, value: string): Promise<void> {
   const k = validateTagKey(key);
   const v = validateTagValue(value, k);
-  const { row } = await authorizeVersion(deps, principal, name, version, { kind: 'edit_tags' });
+  const { model, row } = await authorizeVersion(deps, principal, name, version, { kind: 'edit_tags' });
   const db = deps.db;
+  const now = deps.clock.now();
   await db.batch([
     db
       .prepare(
@@ -183,7 +187,8 @@ export async function setVersionTag(deps: RegistryDeps, principal: Principal, na
          ON CONFLICT (model_id, version, key) DO UPDATE SET value = excluded.value`,
       )
       .bind(row.model_id, row.version, k, v),
-    db.prepare('UPDATE model_versions SET updated_at = ? WHERE model_id = ? AND version = ?').bind(deps.clock.now(), row.model_id, row.version),
+    db.prepare('UPDATE model_versions SET updated_at = ? WHERE model_id = ? AND version = ?').bind(now, row.model_id, row.version),
+    enqueueEvent(db, versionTagSetEvent(model.id, model.name, row.version, k, v, now)),
   ]);
 }
 

@@ -5,7 +5,7 @@
  * the object's ETag), both for principals with at least CAN_READ on the model.
  */
 import { canonicalArtifactPath } from '../../core/artifacts/artifact-path.ts';
-import { decodeListToken, listPage, MAX_LIST_TOKEN } from '../../core/artifacts/managed.ts';
+import { decodeListToken, listPage, MAX_LIST_TOKEN, type ListedEntry } from '../../core/artifacts/managed.ts';
 import { readableVersion, signableArtifact } from '../../core/artifacts/version-files.ts';
 import { validateName } from '../../core/registry/validate.ts';
 import { issueDownloadToken } from '../../core/artifacts/issued-tokens.ts';
@@ -23,8 +23,10 @@ const LISTING_TTL_MS = 60_000;
 async function renderListing(deps: Deps, storageId: string, path: string, after: ReturnType<typeof decodeListToken>, pageSize: number) {
   const page = await listPage(deps.db, storageId, path, after, pageSize);
   // A file lists as itself, which MLflow reads as "this is a file".
-  if (page.file) return { files: [{ path: page.file.path, is_dir: false, file_size: page.file.size }] };
-  const files = page.entries.map((e) => (e.isDir ? { path: e.path, is_dir: true } : { path: e.path, is_dir: false, file_size: e.size }));
+  // `sha256` (hex) is regate's extension: the MLflow client and the Databricks SDK ignore fields they do not know.
+  const file = (e: ListedEntry) => ({ path: e.path, is_dir: false, file_size: e.size, ...(e.sha256 ? { sha256: e.sha256 } : {}) });
+  if (page.file) return { files: [file(page.file)] };
+  const files = page.entries.map((e) => (e.isDir ? { path: e.path, is_dir: true } : file(e)));
   return { files, ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}) };
 }
 

@@ -25,6 +25,7 @@ import { StorageError, type GetResult, type ObjectMeta } from '../../core/storag
 import { systemTimers } from '../../core/timers.ts';
 import { unauthenticated } from '../middleware/authenticate.ts';
 import { errorResponse } from '../respond.ts';
+import { digestHeaders } from '../../core/artifacts/digest.ts';
 import { storageError } from './storage-errors.ts';
 import type { Ctx, Deps, Route } from '../env.ts';
 
@@ -89,16 +90,19 @@ async function download(c: Ctx): Promise<Response> {
     return refuse(new GatewayError('PERMISSION_DENIED', 'This URI does not match its download token.'), 'url_mismatch', who);
   }
 
-  let key: string | null;
+  let resolved: Awaited<ReturnType<typeof artifactKey>>;
   try {
     // Statement 2 of 2: model, version and file in one read; principal and level from the caches.
-    key = await artifactKey(claims, epochs);
+    resolved = await artifactKey(claims, epochs);
   } catch (e) {
     // The resolver may refuse (e.g. access re-checked and revoked); answer with this route's headers.
     if (e instanceof GatewayError) return refuse(e, 'artifact_key', who);
     throw e;
   }
-  if (key === null) return refuse(new GatewayError('RESOURCE_DOES_NOT_EXIST', 'The artifact no longer exists.'), 'no_artifact', who);
+  if (resolved === null) return refuse(new GatewayError('RESOURCE_DOES_NOT_EXIST', 'The artifact no longer exists.'), 'no_artifact', who);
+  const key = typeof resolved === 'string' ? resolved : resolved.key;
+  // Repr-Digest / x-regate-sha256: the whole file's digest, on 200, 206 and HEAD alike (digest.ts).
+  const digest = digestHeaders(typeof resolved === 'string' ? null : resolved.sha256);
 
   const timers = deps.timers ?? systemTimers;
   const ttfbMs = deps.download?.ttfbMs ?? DEFAULT_TTFB_MS;
@@ -135,6 +139,7 @@ async function download(c: Ctx): Promise<Response> {
   }
   const full = {
     ...validatorHeaders(claims.et, lastModified),
+    ...digest,
     'Accept-Ranges': 'bytes',
     'Content-Type': 'application/octet-stream',
   };

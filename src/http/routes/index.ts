@@ -16,6 +16,9 @@ import { routes as audit } from './audit.ts';
 import { routes as artifacts } from './artifacts.ts';
 import { routes as signingKeys } from './signing-keys.ts';
 import { routes as download } from './download.ts';
+import { routes as pages } from '../pages/routes.ts';
+import { routes as manifest } from './manifest.ts';
+import { routes as webhooks } from './webhooks.ts';
 
 export const ROUTES: readonly Route[] = [
   ...wellKnown,
@@ -31,4 +34,7 @@ export const ROUTES: readonly Route[] = [
   ...artifacts,
   ...signingKeys,
   ...download,
+  ...pages,
+  ...manifest,
+  ...webhooks,
 ];

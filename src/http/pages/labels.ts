@@ -1,0 +1,24 @@
+/**
+ * @module labels
+ * How levels and stages are named on the pages (the document's words), and the stage order.
+ */
+import type { Level } from '../../core/access/levels.ts';
+
+export const LEVEL_LABELS: Record<string, string> = {
+  NO_PERMISSIONS: 'No permissions',
+  CAN_READ: 'Can Read',
+  CAN_EDIT: 'Can Edit',
+  CAN_MANAGE_STAGING_VERSIONS: 'Can Manage Staging Versions',
+  CAN_MANAGE_PRODUCTION_VERSIONS: 'Can Manage Production Versions',
+  CAN_MANAGE: 'Can Manage',
+  CAN_CREATE_REGISTERED_MODEL: 'Can Create Registered Model',
+};
+
+export const levelLabel = (level: Level | string): string => LEVEL_LABELS[level] ?? level;
+
+export const STAGE_ORDER = ['None', 'Staging', 'Production', 'Archived'] as const;
+
+/** @example timeText(0) // '1970-01-01 00:00 UTC' */
+export function timeText(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+}

@@ -19,14 +19,13 @@
  * Node HTTP pipe (test/helpers/s3-fault-proxy.ts with no faults: `http.request` piped into the response,
  * keep-alive), so regate's ratio can be read against the ceiling of a Node hop on this machine.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ok } from '../lib/http.ts';
 import { ROOT } from '../lib/paths.ts';
 import { runAsync, spawnLogged, type Child } from '../lib/procs.ts';
-import { createModel, grant, makeUser, modelId, MV, startRegate, UPLOAD_AREA } from '../lib/regate.ts';
-import { curlCheck, curlTimed, median, randomFile, type TimedRun } from '../lib/curl-download.ts';
+import { publishFile } from '../lib/publish-file.ts';
+import { startRegate } from '../lib/regate.ts';
+import { checkDownloads, curlTimed, median, randomFile, type TimedRun } from '../lib/curl-download.ts';
 import type { RunContext } from '../lib/context.ts';
 import type { Figure } from '../lib/results.ts';
 import { freePort, S3_ACCESS_KEY, S3_REGION, S3_SECRET_KEY, VERSITYGW_BIN, VERSITYGW_VERSION } from '../../test/helpers/s3-server.ts';
@@ -84,43 +83,18 @@ export async function nodeS3Figure(ctx: RunContext): Promise<Figure> {
     const s3Env = { REGATE_S3_BUCKET: BUCKET, REGATE_S3_ENDPOINT: s3.endpoint, REGATE_S3_REGION: S3_REGION, AWS_ACCESS_KEY_ID: S3_ACCESS_KEY, AWS_SECRET_ACCESS_KEY: S3_SECRET_KEY };
     const regate = await startRegate(join(base, 'regate'), 'S3 store', s3Env);
     children.push(regate.child);
-    const creator = await makeUser(regate, 'creator@bench.example');
-    const reader = await makeUser(regate, 'reader@bench.example');
-    await createModel(regate, creator.token, MODEL);
-    const uploadId = randomBytes(8).toString('hex');
-    await ok(regate.url, 'POST', `/dbfs${UPLOAD_AREA}/${uploadId}/model/MLmodel`, { token: creator.token, raw: 'artifact_path: model\nflavors: {}\n' });
-    ctx.log(`figure 8: uploading ${size / MiB} MiB through regate into S3`);
-    const up = await runAsync(
-      'curl',
-      ['-sS', '-X', 'POST', '-T', blob, '-H', `Authorization: Bearer ${creator.token}`, '-o', '/dev/null', '-w', '%{http_code}', `${regate.url}/dbfs${UPLOAD_AREA}/${uploadId}/model/${FILE}`],
-      { timeoutMs: 15 * 60_000 },
-    );
-    if (up.stdout.trim() !== '200') throw new Error(`upload answered ${up.stdout.trim() || up.stderr}:\n${regate.child.tail()}`);
-    ctx.log('figure 8: registering (model-versions/create copies the file within the bucket)');
-    const created = await ok(regate.url, 'POST', `${MV}/create`, { token: creator.token, json: { name: MODEL, source: `dbfs:${UPLOAD_AREA}/${uploadId}/model` }, timeoutMs: 15 * 60_000 });
-    const mv = created.json?.model_version;
-    if (mv?.status !== 'READY') throw new Error(`model-versions/create answered ${created.text.slice(0, 300)}`);
-    const version = String(mv.version);
-    await grant(regate, creator.token, await modelId(regate, creator.token, MODEL), reader.name, 'CAN_READ');
-    const signed = await ok(regate.url, 'GET', `${MV}/get-signed-download-uri`, { token: reader.token, query: { name: MODEL, version, path: FILE } });
-    const regateUrl = new URL(String(signed.json.signed_uri), regate.url).toString();
-    const got = await ok(regate.url, 'GET', `${MV}/get-download-uri`, { token: creator.token, query: { name: MODEL, version } });
-    const loc = /^dbfs:\/databricks\/mlflow-registry\/([^/]+)\/models\/(.+)$/.exec(String(got.json?.artifact_uri ?? ''));
-    if (!loc) throw new Error(`no artifact_uri in model-versions/get-download-uri: ${got.text.slice(0, 300)}`);
-    const key = `registry/${loc[1]}/models/${loc[2]}/${FILE}`;
+    const { signedUrl: regateUrl, key } = await publishFile(regate, { model: MODEL, file: FILE, blob, log: (m) => ctx.log(`figure 8: ${m}`) });
     const objectPath = `/${BUCKET}/${key.split('/').map(encodeURIComponent).join('/')}`;
     const directUrl = `${s3.endpoint}${objectPath}`;
     pipe = await startFaultProxy(s3.endpoint);
 
     // Correctness before any timing: exact length, no chunking, the uploaded bytes, on both sides.
     const sides = { regate: { url: regateUrl, args: [] as string[] }, direct: { url: directUrl, args: SIGV4 }, 'node-pipe': { url: `${pipe.endpoint}${objectPath}`, args: SIGV4 } };
-    const checks: string[] = [];
-    for (const [name, side] of Object.entries(sides)) {
-      const c = await curlCheck(side.url, side.args);
-      const fine = c.status === 200 && c.contentLength === String(size) && !c.chunked && c.bytes === size && c.sha256 === sha256;
-      if (!fine) throw new Error(`${name} download check failed: ${JSON.stringify(c)} (expected ${size} bytes, sha256 ${sha256})\n${regate.child.tail()}`);
-      checks.push(`${name}: 200, Content-Length ${c.contentLength} (not chunked), SHA-256 ${c.sha256.slice(0, 16)}… = the uploaded file's`);
-    }
+    const checks = await checkDownloads(
+      Object.entries(sides).map(([name, side]) => ({ name, ...side, tail: () => regate.child.tail() })),
+      size,
+      sha256,
+    );
 
     const runs: Record<keyof typeof sides, TimedRun[]> = { regate: [], direct: [], 'node-pipe': [] };
     for (let round = 0; round < ctx.rounds; round++) {

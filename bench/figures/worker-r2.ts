@@ -17,13 +17,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { curlCheck, curlTimed, median, randomFile, type TimedRun } from '../lib/curl-download.ts';
-import { ok } from '../lib/http.ts';
+import { checkDownloads, curlTimed, median, randomFile, type TimedRun } from '../lib/curl-download.ts';
 import { NODE, ROOT } from '../lib/paths.ts';
 import { runAsync, spawnLogged, type Child } from '../lib/procs.ts';
-import { createModel, grant, makeUser, modelId, MV, UPLOAD_AREA, type Regate } from '../lib/regate.ts';
+import { publishFile } from '../lib/publish-file.ts';
+import type { Regate } from '../lib/regate.ts';
+import { freePort } from '../../test/helpers/s3-server.ts';
 import type { RunContext } from '../lib/context.ts';
 import type { Figure } from '../lib/results.ts';
 
@@ -36,16 +36,6 @@ const PEER = join(ROOT, 'bench', 'peers', 'r2-minimal-worker.js');
 /** The R2 bucket both Workers bind as ARTIFACTS: wrangler.toml's bucket_name, so the peer sees regate's objects. */
 const BUCKET = 'regate-artifacts';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** `wrangler dev --local` of `config`, on a free port, state in `persist`; resolves once it serves. */
 async function wranglerDev(name: string, config: string, persist: string, logPath: string, vars: Record<string, string>): Promise<{ child: Child; url: string; args: string[] }> {
@@ -158,31 +148,7 @@ export async function workerR2Figure(ctx: RunContext): Promise<Figure> {
     const rg = await wranglerDev('regate worker', config, persist, join(base, 'regate.log'), vars);
     children.push(rg.child);
     const regate: Regate = { url: rg.url, adminToken, dataDir: persist, child: rg.child, command: '' };
-    const creator = await makeUser(regate, 'creator@bench.example');
-    const reader = await makeUser(regate, 'reader@bench.example');
-    await createModel(regate, creator.token, MODEL);
-    const uploadId = randomBytes(8).toString('hex');
-    await ok(rg.url, 'POST', `/dbfs${UPLOAD_AREA}/${uploadId}/model/MLmodel`, { token: creator.token, raw: 'artifact_path: model\nflavors: {}\n' });
-    ctx.log(`figure 7: uploading ${size / MiB} MiB through the Worker`);
-    const up = await runAsync(
-      'curl',
-      ['-sS', '-X', 'POST', '-T', blob, '-H', `Authorization: Bearer ${creator.token}`, '-o', '/dev/null', '-w', '%{http_code}', `${rg.url}/dbfs${UPLOAD_AREA}/${uploadId}/model/${FILE}`],
-      { timeoutMs: 15 * 60_000 },
-    );
-    if (up.stdout.trim() !== '200') throw new Error(`upload answered ${up.stdout.trim() || up.stderr}:\n${rg.child.tail()}`);
-    ctx.log('figure 7: registering (model-versions/create copies the file within R2)');
-    const created = await ok(rg.url, 'POST', `${MV}/create`, { token: creator.token, json: { name: MODEL, source: `dbfs:${UPLOAD_AREA}/${uploadId}/model` }, timeoutMs: 15 * 60_000 });
-    const mv = created.json?.model_version;
-    if (mv?.status !== 'READY') throw new Error(`model-versions/create answered ${created.text.slice(0, 300)}`);
-    const version = String(mv.version);
-    await grant(regate, creator.token, await modelId(regate, creator.token, MODEL), reader.name, 'CAN_READ');
-    const signed = await ok(rg.url, 'GET', `${MV}/get-signed-download-uri`, { token: reader.token, query: { name: MODEL, version, path: FILE } });
-    const regateUrl = new URL(String(signed.json.signed_uri), rg.url).toString();
-    // The version's managed location (`dbfs:/databricks/mlflow-registry/<storage id>/models/<dir>`) names its R2 keys.
-    const got = await ok(rg.url, 'GET', `${MV}/get-download-uri`, { token: reader.token, query: { name: MODEL, version } });
-    const loc = /^dbfs:\/databricks\/mlflow-registry\/([^/]+)\/models\/(.+)$/.exec(String(got.json?.artifact_uri ?? ''));
-    if (!loc) throw new Error(`no managed artifact_uri in model-versions/get-download-uri: ${got.text.slice(0, 300)}`);
-    const key = `registry/${loc[1]}/models/${loc[2]}/${FILE}`;
+    const { signedUrl: regateUrl, key } = await publishFile(regate, { model: MODEL, file: FILE, blob, log: (m) => ctx.log(`figure 7: ${m}`) });
 
     const peerConfig = join(base, 'peer.wrangler.toml');
     writeFileSync(
@@ -195,13 +161,14 @@ export async function workerR2Figure(ctx: RunContext): Promise<Figure> {
     const peerUrl = `${peer.url}/${key.split('/').map(encodeURIComponent).join('/')}`;
 
     // Correctness before any timing: exact length, no chunking, the uploaded bytes.
-    const checks: string[] = [];
-    for (const [name, url] of [['regate', regateUrl], ['peer', peerUrl]] as const) {
-      const c = await curlCheck(url);
-      const fine = c.status === 200 && c.contentLength === String(size) && !c.chunked && c.bytes === size && c.sha256 === sha256;
-      if (!fine) throw new Error(`${name} download check failed: ${JSON.stringify(c)} (expected ${size} bytes, sha256 ${sha256})\n${(name === 'regate' ? rg : peer).child.tail()}`);
-      checks.push(`${name}: 200, Content-Length ${c.contentLength} (not chunked), SHA-256 ${c.sha256.slice(0, 16)}… = the uploaded file's`);
-    }
+    const checks = await checkDownloads(
+      [
+        { name: 'regate', url: regateUrl, tail: () => rg.child.tail() },
+        { name: 'peer', url: peerUrl, tail: () => peer.child.tail() },
+      ],
+      size,
+      sha256,
+    );
 
     const workerd = { regate: workerdBelow(rg.child.pid), peer: workerdBelow(peer.child.pid) };
     const runs: { regate: TimedRun[]; peer: TimedRun[] } = { regate: [], peer: [] };

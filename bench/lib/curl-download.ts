@@ -71,6 +71,29 @@ export function curlCheck(url: string, curlArgs: string[] = []): Promise<Checked
   });
 }
 
+/** One side of a download A/B: its URL, extra curl arguments, and the log tail to show when its check fails. */
+export interface Side {
+  name: string;
+  url: string;
+  args?: string[];
+  tail: () => string;
+}
+
+/**
+ * Correctness before any timing, on every side: status 200, `Content-Length` exactly `size` (not chunked), the
+ * body's SHA-256 equal to `sha256`. Throws on the first side that fails; returns one line per side for the report.
+ */
+export async function checkDownloads(sides: Side[], size: number, sha256: string): Promise<string[]> {
+  const lines: string[] = [];
+  for (const side of sides) {
+    const c = await curlCheck(side.url, side.args ?? []);
+    const fine = c.status === 200 && c.contentLength === String(size) && !c.chunked && c.bytes === size && c.sha256 === sha256;
+    if (!fine) throw new Error(`${side.name} download check failed: ${JSON.stringify(c)} (expected ${size} bytes, sha256 ${sha256})\n${side.tail()}`);
+    lines.push(`${side.name}: 200, Content-Length ${c.contentLength} (not chunked), SHA-256 ${c.sha256.slice(0, 16)}… = the uploaded file's`);
+  }
+  return lines;
+}
+
 export interface TimedRun {
   seconds: number;
   mbPerS: number;

@@ -44,7 +44,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import pytest
 
@@ -96,6 +96,38 @@ class Regate:
             self.proc.wait(timeout=10)
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without DATABRICKS_*, REGATE_* and MLFLOW_* variables, for a server under test."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "REGATE_", "MLFLOW_"))}
+
+
+def spawn_until_ready(
+    argv: list[str], env: dict[str, str], log_path: Path, thread_name: str, on_line: Callable[[str], bool], timeout_s: float
+) -> subprocess.Popen:
+    """Starts `argv` in the repository, stderr to `log_path`. A thread drains stdout for the whole life of the
+    process (so it can never block on a full pipe), handing each line to `on_line`, which says when the server is
+    ready. Returns once it is, stdout closed, or `timeout_s` passed; the caller checks what `on_line` saw.
+    Shared by start_regate (the Node entry) and test/workerd/compat_worker_plugin.py (the Worker)."""
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
+    log.close()
+    ready = threading.Event()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            if on_line(raw.decode(errors="replace")):
+                ready.set()
+        ready.set()
+
+    threading.Thread(target=pump, name=thread_name, daemon=True).start()
+    deadline = time.monotonic() + timeout_s
+    while not ready.wait(0.1):
+        if time.monotonic() > deadline:
+            break
+    return proc
+
+
 def start_regate(workdir: Path, extra_env: dict[str, str] | None = None) -> Regate:
     """Starts `node src/runtime/node.ts` on a free loopback port (PORT=0) with a fresh data directory and a
     random admin token; returns once it printed its listening line."""
@@ -103,36 +135,21 @@ def start_regate(workdir: Path, extra_env: dict[str, str] | None = None) -> Rega
     data_dir = workdir / "data"
     log_path = workdir / "regate.stderr.log"
     admin_token = "dapi" + secrets.token_hex(16)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "REGATE_", "MLFLOW_"))}
+    env = clean_env()
     env.update(PORT="0", HOST="127.0.0.1", REGATE_DATA_DIR=str(data_dir), REGATE_ADMIN_TOKEN=admin_token)
     env.update(extra_env or {})
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [str(NODE), "src/runtime/node.ts"], cwd=ROOT, env=env,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-    )
-    log.close()
     found: dict[str, str] = {}
-    ready = threading.Event()
     stdout_lines: list[str] = []
 
-    def pump() -> None:
-        # Keeps draining stdout for the whole life of the process so it can never block on a full pipe.
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = raw.decode(errors="replace").rstrip("\n")
-            stdout_lines.append(line)
-            m = LISTENING.search(line)
-            if m and not ready.is_set():
-                found["url"] = m.group(1)
-                ready.set()
-        ready.set()
+    def on_line(raw: str) -> bool:
+        line = raw.rstrip("\n")
+        stdout_lines.append(line)
+        m = LISTENING.search(line)
+        if m and "url" not in found:
+            found["url"] = m.group(1)
+        return "url" in found
 
-    threading.Thread(target=pump, name="regate-stdout", daemon=True).start()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not ready.wait(0.1):
-        if time.monotonic() > deadline:
-            break
+    proc = spawn_until_ready([str(NODE), "src/runtime/node.ts"], env, log_path, "regate-stdout", on_line, START_TIMEOUT_S)
     rg = Regate(found.get("url", ""), admin_token, data_dir, log_path, proc)
     if "url" not in found:
         rg.stop()

@@ -7,7 +7,7 @@
  * short, unlike fetch's silent end).
  */
 import type { Server } from 'node:http';
-import { request, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { createApp } from '../../src/http/app.ts';
@@ -16,6 +16,7 @@ import type { Logger } from '../../src/core/ports.ts';
 import { createNodeDeps } from '../../src/runtime/node-deps.ts';
 import { serveWithLimits } from '../../src/runtime/node-server.ts';
 import { parseServerLimits } from '../../src/runtime/server-limits.ts';
+import { rawGet } from './raw-get.ts';
 import type { S3Server } from './s3-server.ts';
 
 const ADMIN = 'dapi-s3-admin-0123456789abcdef';
@@ -43,34 +44,19 @@ export interface Fetched {
   outcome: string;
 }
 
-/** GET with node:http on a fresh connection; `onData` may destroy the request (a client going away). */
-export function fetchRaw(url: string, headers: Record<string, string> = {}, onData?: (got: number, destroy: () => void) => void): Promise<Fetched> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      let got = 0;
-      let done = false;
-      const finish = (outcome: string) => {
-        if (done) return;
-        done = true;
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), outcome });
-      };
-      res.on('data', (c: Buffer) => {
-        chunks.push(c);
-        got += c.length;
-        onData?.(got, () => {
-          req.destroy();
-          finish('client closed');
-        });
-      });
-      res.on('end', () => finish(res.complete ? 'end' : 'incomplete'));
-      res.on('aborted', () => finish('aborted'));
-      res.on('error', (e) => finish(`error: ${e.message}`));
-      res.on('close', () => finish(res.complete ? 'end' : 'closed early'));
+/** GET with node:http on a fresh connection (raw-get.ts), the body buffered; `onData` may destroy the request (a client going away). */
+export async function fetchRaw(url: string, headers: Record<string, string> = {}, onData?: (got: number, destroy: () => void) => void): Promise<Fetched> {
+  const chunks: Buffer[] = [];
+  let got = 0;
+  const { res, outcome } = await rawGet(url, headers, (c, _res, req, stop) => {
+    chunks.push(c);
+    got += c.length;
+    onData?.(got, () => {
+      req.destroy();
+      stop('client closed');
     });
-    req.on('error', reject);
-    req.end();
   });
+  return { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), outcome };
 }
 
 export interface S3Regate {

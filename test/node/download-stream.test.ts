@@ -21,6 +21,7 @@ import type { FsObjectStore } from '../../src/adapters/fs/fs-object-store.ts';
 import { downloadEnv, type DownloadEnv } from '../helpers/download-env.ts';
 import { manualTimers } from '../helpers/manual-timers.ts';
 import { pattern } from '../helpers/streams.ts';
+import { rawGet } from '../helpers/raw-get.ts';
 
 const MiB = 1024 * 1024;
 
@@ -54,28 +55,13 @@ interface Fetched {
   outcome: string;
 }
 
-function fetchRaw(url: string, headers: Record<string, string> = {}, onData?: (chunk: Buffer, res: IncomingMessage) => void): Promise<Fetched> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers, agent: false }, (res) => {
-      let bytes = 0;
-      let done = false;
-      const finish = (outcome: string) => {
-        if (done) return;
-        done = true;
-        resolve({ res, bytes, outcome });
-      };
-      res.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        onData?.(chunk, res);
-      });
-      res.on('end', () => finish(res.complete ? 'end' : 'incomplete'));
-      res.on('aborted', () => finish('aborted'));
-      res.on('error', (e) => finish(`error: ${e.message}`));
-      res.on('close', () => finish(res.complete ? 'end' : 'closed early'));
-    });
-    req.on('error', reject);
-    req.end();
+async function fetchRaw(url: string, headers: Record<string, string> = {}, onData?: (chunk: Buffer, res: IncomingMessage) => void): Promise<Fetched> {
+  let bytes = 0;
+  const { res, outcome } = await rawGet(url, headers, (chunk, r) => {
+    bytes += chunk.length;
+    onData?.(chunk, r);
   });
+  return { res, bytes, outcome };
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');

@@ -5,29 +5,23 @@
  * of the bytes, and copy_model_version reuses the digests it already has.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startS3Server, type S3Server } from '../helpers/s3-server.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useS3Server } from '../helpers/s3-use-server.ts';
 import { fetchRaw, startS3Regate, type S3Regate } from '../helpers/s3-regate.ts';
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
-let server: S3Server;
+const server = useS3Server();
 let r: S3Regate | undefined;
 
-beforeAll(async () => {
-  server = await startS3Server();
-}, 30_000);
 afterEach(async () => {
   await r?.close();
   r = undefined;
 });
-afterAll(async () => {
-  await server?.stop();
-});
 
 describe('SHA-256 on the S3 store', () => {
   it('is computed while copying into managed storage and served by list-artifacts, downloads and the manifest', async () => {
-    r = await startS3Regate(server);
+    r = await startS3Regate(server());
     const big = randomBytes(3 * 1024 * 1024 + 17);
     const files = { MLmodel: 'flavors: {}\n', 'data/big.bin': big };
     const v = await r.register('s', files);

@@ -18,6 +18,24 @@ afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
+/** A fresh directory, removed after the file's tests. */
+async function tempDir(prefix: string): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+type ManifestFile = { path: string; size: number; sha256: string | null; signed_uri: string };
+
+/** A fake regate (a fetch function): the manifest of model m version 1 lists `files`; every other URL is a download, answered by `download`. */
+function fakeServer(files: ManifestFile[], download: (url: string) => Response) {
+  return async (input: string | URL) => {
+    const u = String(input);
+    if (u.includes('/manifest')) return Response.json({ name: 'm', version: '1', expires_in: 300, files });
+    return download(u);
+  };
+}
+
 describe('regate pull: paths', () => {
   it('maps safe manifest paths under DIR and refuses the rest', () => {
     expect(destinationOf('/out', 'a/b.bin')).toBe(resolve('/out/a/b.bin'));
@@ -31,25 +49,16 @@ describe('regate pull: paths', () => {
   });
 
   it('a manifest naming ../evil: that file fails, nothing is written outside DIR, the good file lands', async () => {
-    const parent = await mkdtemp(join(tmpdir(), 'regate-pull-paths-'));
-    dirs.push(parent);
+    const parent = await tempDir('regate-pull-paths-');
     const body = 'ok';
     const hex = createHash('sha256').update(body).digest('hex');
-    const fakeFetch = async (input: string | URL) => {
-      const u = String(input);
-      if (u.includes('/manifest')) {
-        return Response.json({
-          name: 'm',
-          version: '1',
-          expires_in: 300,
-          files: [
-            { path: '../evil', size: 2, sha256: hex, signed_uri: 'http://x.test/dl?p=evil' },
-            { path: 'good.txt', size: 2, sha256: hex, signed_uri: 'http://x.test/dl?p=good' },
-          ],
-        });
-      }
-      return new Response(body, { status: 200 });
-    };
+    const fakeFetch = fakeServer(
+      [
+        { path: '../evil', size: 2, sha256: hex, signed_uri: 'http://x.test/dl?p=evil' },
+        { path: 'good.txt', size: 2, sha256: hex, signed_uri: 'http://x.test/dl?p=good' },
+      ],
+      () => new Response(body, { status: 200 }),
+    );
     const r = await pull({ host: 'http://x.test', token: 't', modelUri: 'models:/m/1', dir: join(parent, 'out'), fetch: fakeFetch });
     expect(r.failed).toEqual([{ path: '../evil', error: "unsafe path in manifest: '../evil'" }]);
     expect((await readdir(parent)).sort()).toEqual(['out']);
@@ -57,25 +66,15 @@ describe('regate pull: paths', () => {
   });
 
   it('a file without a recorded digest is checked by size and reported unverified; a stated digest that contradicts the manifest fails', async () => {
-    const parent = await mkdtemp(join(tmpdir(), 'regate-pull-nodigest-'));
-    dirs.push(parent);
+    const parent = await tempDir('regate-pull-nodigest-');
     const hex = createHash('sha256').update('abc').digest('hex');
-    const fakeFetch = async (input: string | URL) => {
-      const u = String(input);
-      if (u.includes('/manifest')) {
-        return Response.json({
-          name: 'm',
-          version: '1',
-          expires_in: 300,
-          files: [
-            { path: 'old.bin', size: 3, sha256: null, signed_uri: 'http://x.test/dl?p=old' },
-            { path: 'liar.bin', size: 3, sha256: hex, signed_uri: 'http://x.test/dl?p=liar' },
-          ],
-        });
-      }
-      const liar = u.includes('liar');
-      return new Response('abc', { status: 200, headers: liar ? { 'x-regate-sha256': '0'.repeat(64) } : {} });
-    };
+    const fakeFetch = fakeServer(
+      [
+        { path: 'old.bin', size: 3, sha256: null, signed_uri: 'http://x.test/dl?p=old' },
+        { path: 'liar.bin', size: 3, sha256: hex, signed_uri: 'http://x.test/dl?p=liar' },
+      ],
+      (u) => new Response('abc', { status: 200, headers: u.includes('liar') ? { 'x-regate-sha256': '0'.repeat(64) } : {} }),
+    );
     const r = await pull({ host: 'http://x.test', token: 't', modelUri: 'models:/m/1', dir: join(parent, 'out'), fetch: fakeFetch, retryDelayMs: () => 0 });
     expect(r.unverified).toEqual(['old.bin']);
     expect(r.failed).toEqual([{ path: 'liar.bin', error: `server states SHA-256 ${'0'.repeat(64)}, manifest says ${hex}` }]);

@@ -9,12 +9,8 @@ test/compat changes; the differences this run finds are what differs between the
 """
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,33 +23,19 @@ def start_worker(workdir: Path, extra_env: dict[str, str] | None = None):
 
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / "worker.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABRICKS_", "REGATE_", "MLFLOW_"))}
+    env = conftest.clean_env()
     env.update(extra_env or {})
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [str(NODE), "test/helpers/worker-server.ts"], cwd=ROOT, env=env,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-    )
-    log.close()
     found: dict[str, str] = {}
-    ready = threading.Event()
 
-    def pump() -> None:
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = raw.decode(errors="replace").strip()
-            m = re.match(r"(REGATE_URL|REGATE_ADMIN_TOKEN)=(\S+)", line)
-            if m:
-                found[m.group(1)] = m.group(2)
-                if len(found) == 2:
-                    ready.set()
-        ready.set()
+    def on_line(raw: str) -> bool:
+        m = re.match(r"(REGATE_URL|REGATE_ADMIN_TOKEN)=(\S+)", raw.strip())
+        if m:
+            found[m.group(1)] = m.group(2)
+        return len(found) == 2
 
-    threading.Thread(target=pump, name="worker-stdout", daemon=True).start()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not ready.wait(0.1):
-        if time.monotonic() > deadline:
-            break
+    proc = conftest.spawn_until_ready(
+        [str(NODE), "test/helpers/worker-server.ts"], env, log_path, "worker-stdout", on_line, START_TIMEOUT_S
+    )
     rg = conftest.Regate(found.get("REGATE_URL", ""), found.get("REGATE_ADMIN_TOKEN", ""), workdir, log_path, proc)
     if len(found) != 2:
         rg.stop()

@@ -18,10 +18,10 @@
  *   writers racing on `a` and `a/b` can both pass that check; keys under one model version have one writer.
  * `lastModified` is R2's `uploaded` in milliseconds, the same from head, get and list.
  */
-import { MAX_LIST_LIMIT } from '../../core/storage/listing.ts';
+import { listLimit } from '../../core/storage/listing.ts';
 import {
   assertKey,
-  parentKeys,
+  assertRange,
   StorageError,
   type ByteRange,
   type GetOptions,
@@ -32,8 +32,10 @@ import {
   type ObjectStore,
   type PutOptions,
 } from '../../core/storage/object-store.ts';
+import { checkBeforeCopy, checkBeforePut, type TreeProbe } from '../../core/storage/tree-guard.ts';
+import { checkPartSize, copyParts, DEFAULT_PART_SIZE } from '../shared/multipart-plan.ts';
 import { toR2StorageError } from './r2-errors.ts';
-import { abortQuietly, DEFAULT_PART_SIZE, MAX_PARTS, MAX_SINGLE_PUT, MIN_PART_SIZE, uploadStream, workerdKnownLength, type KnownLength } from './r2-upload.ts';
+import { abortQuietly, MAX_SINGLE_PUT, uploadStream, workerdKnownLength, type KnownLength } from './r2-upload.ts';
 import type { R2BucketLike, R2MultipartUploadLike, R2ObjectBodyLike, R2ObjectLike, R2UploadedPartLike } from './r2-types.ts';
 
 export interface R2ObjectStoreOptions {
@@ -108,11 +110,9 @@ export class R2ObjectStore implements ObjectStore {
 
   constructor(bucket: R2BucketLike, opts: R2ObjectStoreOptions = {}) {
     this.#bucket = bucket;
-    this.#partSize = opts.partSize ?? DEFAULT_PART_SIZE;
-    if (!(this.#partSize >= MIN_PART_SIZE)) throw new RangeError(`partSize must be at least ${MIN_PART_SIZE} bytes.`);
+    this.#partSize = checkPartSize('partSize', opts.partSize ?? DEFAULT_PART_SIZE);
     this.#copyThreshold = opts.copyThreshold ?? MAX_SINGLE_PUT;
-    this.#copyPartSize = opts.copyPartSize ?? DEFAULT_COPY_PART_SIZE;
-    if (!(this.#copyPartSize >= MIN_PART_SIZE)) throw new RangeError(`copyPartSize must be at least ${MIN_PART_SIZE} bytes.`);
+    this.#copyPartSize = checkPartSize('copyPartSize', opts.copyPartSize ?? DEFAULT_COPY_PART_SIZE);
     this.#knownLength =
       opts.knownLength ??
       workerdKnownLength() ??
@@ -142,12 +142,7 @@ export class R2ObjectStore implements ObjectStore {
     assertKey(key);
     const { signal, range, ifMatch } = opts;
     if (signal?.aborted) throw abortError(signal);
-    if (range) {
-      const { start, end } = range;
-      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-        throw new StorageError('invalid', `Invalid range ${start}-${end}.`);
-      }
-    }
+    if (range) assertRange(range);
     // R2 compares its bare ETag; only a strong quoted tag can match one, so anything else is answered here.
     const bare = ifMatch === undefined ? undefined : /^"([^"]*)"$/.exec(ifMatch)?.[1];
     if (ifMatch !== undefined && bare === undefined) {
@@ -205,28 +200,20 @@ export class R2ObjectStore implements ObjectStore {
     return mapped;
   }
 
-  /** Refuses a key that is a directory of an object, or has an object as one of its directories. */
-  async #checkTree(key: string): Promise<void> {
-    const [under, ...parents] = await Promise.all([
-      this.#bucket.list({ prefix: `${key}/`, limit: 1 }).catch((err: unknown) => {
-        throw toR2StorageError(err, `LIST ${key}/`);
-      }),
-      ...parentKeys(key).map((p) => this.#head(p)),
-    ]);
-    if (under.objects.length > 0 || parents.some((m) => m !== null)) {
-      throw new StorageError('conflict', `${key} and another object would be a file and a directory.`);
-    }
-  }
+  /** The key-tree checks' questions (tree-guard.ts), asked of the bucket. */
+  readonly #probe: TreeProbe = {
+    head: (key) => this.#head(key),
+    anyUnder: async (prefix) => {
+      try {
+        return (await this.#bucket.list({ prefix, limit: 1 })).objects.length > 0;
+      } catch (err) {
+        throw toR2StorageError(err, `LIST ${prefix}`);
+      }
+    },
+  };
 
   async put(key: string, body: ReadableStream<Uint8Array>, opts: PutOptions = {}): Promise<ObjectMeta> {
-    try {
-      assertKey(key);
-      // Before reading the body, so a refused name costs no upload.
-      await this.#checkTree(key);
-    } catch (err) {
-      await body.cancel(err).catch(() => {});
-      throw err;
-    }
+    await checkBeforePut(key, body, this.#probe);
     const written = await uploadStream(body, {
       bucket: this.#bucket,
       key,
@@ -247,10 +234,7 @@ export class R2ObjectStore implements ObjectStore {
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
-    const limit = opts.limit ?? MAX_LIST_LIMIT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-      throw new StorageError('invalid', `List limit must be an integer 1-${MAX_LIST_LIMIT}.`);
-    }
+    const limit = listLimit(opts.limit);
     let r;
     try {
       r = await this.#bucket.list({
@@ -277,12 +261,8 @@ export class R2ObjectStore implements ObjectStore {
   }
 
   async copy(srcKey: string, dstKey: string): Promise<ObjectMeta> {
-    assertKey(srcKey);
-    assertKey(dstKey);
-    const src = await this.#head(srcKey);
-    if (!src) throw new StorageError('not_found', `No object ${srcKey}.`);
-    if (srcKey === dstKey) return src;
-    await this.#checkTree(dstKey);
+    const { src, same } = await checkBeforeCopy(srcKey, dstKey, this.#probe);
+    if (same) return src;
     let written: R2ObjectLike | null;
     try {
       written = src.size > this.#copyThreshold ? await this.#copyParts(src, dstKey) : await this.#bucket.put(dstKey, this.#knownLength(await this.#read(src), src.size));
@@ -302,12 +282,10 @@ export class R2ObjectStore implements ObjectStore {
 
   /** A copy above the single-put limit: a multipart upload of ranged reads, one part at a time, aborted on failure. */
   async #copyParts(src: ObjectMeta, dstKey: string): Promise<R2ObjectLike> {
-    const partSize = Math.max(this.#copyPartSize, Math.ceil(src.size / MAX_PARTS));
     const upload: R2MultipartUploadLike = await this.#bucket.createMultipartUpload(dstKey);
     try {
       const parts: R2UploadedPartLike[] = [];
-      for (let offset = 0, n = 1; offset < src.size; offset += partSize, n++) {
-        const length = Math.min(partSize, src.size - offset);
+      for (const { n, offset, length } of copyParts(src.size, this.#copyPartSize)) {
         parts.push(await upload.uploadPart(n, this.#knownLength(await this.#read(src, { offset, length }), length)));
       }
       return await upload.complete(parts);

@@ -6,18 +6,17 @@
  *   length into `invalid` (the known-length stream fails the put too; R2 then stores nothing);
  * - otherwise the first part-size bytes are buffered; a body that ends within them is one `put` of the bytes, a
  *   longer one a multipart upload of equal-size parts (R2 requires every part but the last to have the same size,
- *   at least 5 MiB), one part uploading while the next is read. Any failure or abort aborts the upload, so a failed
+ *   at least 5 MiB), one part uploading while the next is read (shared/pipelined-upload.ts, as for S3). Any failure or abort aborts the upload, so a failed
  *   put leaves no object and no parts.
  */
 import { StorageError } from '../../core/storage/object-store.ts';
+import { uploadAborted as aborted } from '../shared/part-reader.ts';
+import { pipelinedUpload } from '../shared/pipelined-upload.ts';
 import { toR2StorageError } from './r2-errors.ts';
 import type { R2BucketLike, R2MultipartUploadLike, R2ObjectLike, R2UploadedPartLike } from './r2-types.ts';
 
-/** R2's smallest part (all but the last) and most parts; its largest single put (5 GiB − 5 MiB). */
-export const MIN_PART_SIZE = 5 * 1024 * 1024;
-export const MAX_PARTS = 10_000;
+/** R2's largest single put (5 GiB − 5 MiB). Its part limits are S3's: shared/multipart-plan.ts. */
 export const MAX_SINGLE_PUT = 5 * 1024 ** 3 - 5 * 1024 ** 2;
-export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 
 /** Makes `body` a stream R2 accepts as having exactly `length` bytes (it errors if the count differs). */
 export type KnownLength = (body: ReadableStream<Uint8Array>, length: number) => ReadableStream<Uint8Array>;
@@ -39,10 +38,6 @@ export interface UploadTarget {
   knownLength: KnownLength;
   contentLength?: number;
   signal?: AbortSignal;
-}
-
-function aborted(signal: AbortSignal): StorageError {
-  return new StorageError('internal', 'Upload aborted.', { cause: signal.reason });
 }
 
 /**
@@ -73,61 +68,6 @@ function counted(body: ReadableStream<Uint8Array>, expected: number, signal: Abo
   return { stream, problem: () => problem };
 }
 
-/** Cuts a byte stream into `size`-byte parts (the last may be shorter), checking the total against `expected`. */
-class PartReader {
-  readonly #pending: Uint8Array[] = [];
-  #pendingBytes = 0;
-  #done = false;
-  #total = 0;
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  readonly #size: number;
-  readonly #expected: number | undefined;
-  readonly #signal: AbortSignal | undefined;
-  constructor(reader: ReadableStreamDefaultReader<Uint8Array>, size: number, expected: number | undefined, signal: AbortSignal | undefined) {
-    this.#reader = reader;
-    this.#size = size;
-    this.#expected = expected;
-    this.#signal = signal;
-  }
-
-  /** The next part, or null at the end. */
-  async next(): Promise<Uint8Array | null> {
-    while (!this.#done && this.#pendingBytes < this.#size) {
-      if (this.#signal?.aborted) throw aborted(this.#signal);
-      const { done, value } = await this.#reader.read();
-      if (done) {
-        this.#done = true;
-        if (this.#expected !== undefined && this.#total !== this.#expected) {
-          throw new StorageError('invalid', `The body had ${this.#total} bytes, not ${this.#expected}.`);
-        }
-        break;
-      }
-      this.#total += value.byteLength;
-      if (this.#expected !== undefined && this.#total > this.#expected) throw new StorageError('invalid', `The body is longer than ${this.#expected} bytes.`);
-      this.#pending.push(value);
-      this.#pendingBytes += value.byteLength;
-    }
-    if (this.#pendingBytes === 0) return null;
-    const n = Math.min(this.#size, this.#pendingBytes);
-    const part = new Uint8Array(n);
-    let at = 0;
-    while (at < n) {
-      const c = this.#pending[0]!;
-      const take = Math.min(c.byteLength, n - at);
-      part.set(take === c.byteLength ? c : c.subarray(0, take), at);
-      at += take;
-      if (take === c.byteLength) this.#pending.shift();
-      else this.#pending[0] = c.subarray(take);
-    }
-    this.#pendingBytes -= n;
-    return part;
-  }
-
-  get ended(): boolean {
-    return this.#done && this.#pendingBytes === 0;
-  }
-}
-
 /** A failure of the body stream itself (the client went away) is not a store failure: `internal`, never mapped. */
 function uploadError(err: unknown, key: string, fromStore: boolean): StorageError {
   if (err instanceof StorageError) return err;
@@ -156,40 +96,16 @@ export async function uploadStream(body: ReadableStream<Uint8Array>, t: UploadTa
       throw problem() ?? uploadError(err, t.key, true);
     }
   }
-  const reader = body.getReader();
-  const parts = new PartReader(reader, t.partSize, t.contentLength, t.signal);
   let upload: R2MultipartUploadLike | undefined;
-  let stage: 'body' | 'store' = 'body';
-  try {
-    const first = (await parts.next()) ?? new Uint8Array(0);
-    if (parts.ended) {
-      stage = 'store';
-      return await t.bucket.put(t.key, first);
-    }
-    stage = 'store';
-    upload = await t.bucket.createMultipartUpload(t.key);
-    const done: R2UploadedPartLike[] = [];
-    let part: Uint8Array | null = first;
-    for (let n = 1; part; n++) {
-      if (n > MAX_PARTS) throw new StorageError('full', `The body needs more than ${MAX_PARTS} parts of ${t.partSize} bytes.`);
-      stage = 'store';
-      const sending = upload.uploadPart(n, part);
-      // Read the next part while this one uploads; a read error still waits for the upload to settle.
-      const [up, next] = await Promise.allSettled([sending, parts.next()]);
-      if (up.status === 'rejected') throw up.reason;
-      stage = 'body';
-      if (next.status === 'rejected') throw next.reason;
-      done.push(up.value);
-      part = next.value;
-    }
-    stage = 'store';
-    if (t.signal?.aborted) throw aborted(t.signal);
-    const obj = await upload.complete(done);
-    upload = undefined;
-    return obj;
-  } catch (err) {
-    await reader.cancel(err).catch(() => {});
-    if (upload) await abortQuietly(upload);
-    throw uploadError(err, t.key, stage === 'store');
-  }
+  return pipelinedUpload<R2UploadedPartLike, R2ObjectLike | null>(body, t, {
+    putWhole: (bytes) => t.bucket.put(t.key, bytes),
+    create: async () => void (upload = await t.bucket.createMultipartUpload(t.key)),
+    uploadPart: (n, bytes) => upload!.uploadPart(n, bytes),
+    complete: async (parts) => {
+      if (t.signal?.aborted) throw aborted(t.signal);
+      return upload!.complete(parts);
+    },
+    abort: () => abortQuietly(upload!),
+    failure: (err, stage) => uploadError(err, t.key, stage === 'store'),
+  });
 }

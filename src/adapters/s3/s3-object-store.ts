@@ -22,10 +22,9 @@ import {
   UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { MAX_LIST_LIMIT } from '../../core/storage/listing.ts';
+import { listLimit } from '../../core/storage/listing.ts';
 import {
   assertKey,
-  parentKeys,
   StorageError,
   type ByteRange,
   type GetOptions,
@@ -36,10 +35,12 @@ import {
   type ObjectStore,
   type PutOptions,
 } from '../../core/storage/object-store.ts';
+import { checkBeforeCopy, checkBeforePut, type TreeProbe } from '../../core/storage/tree-guard.ts';
+import { checkPartSize, copyParts, DEFAULT_PART_SIZE } from '../shared/multipart-plan.ts';
 import { TakeOnce } from '../shared/take-once.ts';
 import { toStorageError } from './s3-errors.ts';
 import { abortStaleUploads } from './s3-multipart-sweep.ts';
-import { DEFAULT_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, uploadStream } from './s3-upload.ts';
+import { uploadStream } from './s3-upload.ts';
 
 /** Largest object a single CopyObject may copy; above it, UploadPartCopy. */
 export const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
@@ -156,8 +157,7 @@ export class S3ObjectStore implements ObjectStore {
   constructor(opts: S3ObjectStoreOptions) {
     this.#client = opts.client;
     this.#bucket = opts.bucket;
-    this.#partSize = opts.partSize ?? DEFAULT_PART_SIZE;
-    if (!(this.#partSize >= MIN_PART_SIZE)) throw new RangeError(`partSize must be at least ${MIN_PART_SIZE} bytes.`);
+    this.#partSize = checkPartSize('partSize', opts.partSize ?? DEFAULT_PART_SIZE);
     this.#copyThreshold = opts.copyThreshold ?? MAX_COPY_OBJECT_BYTES;
     this.#copyPartSize = opts.copyPartSize ?? DEFAULT_COPY_PART_SIZE;
   }
@@ -241,30 +241,23 @@ export class S3ObjectStore implements ObjectStore {
     return s3Result({ meta, length, ...(served ? { range: served } : {}) }, stream, signal);
   }
 
-  /** Refuses a key that is a directory of an object, or has an object as one of its directories. */
-  async #checkTree(key: string, signal?: AbortSignal): Promise<void> {
-    const [under, ...parents] = await Promise.all([
-      this.#client
-        .send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: `${key}/`, MaxKeys: 1 }), signal ? { abortSignal: signal } : {})
-        .catch((err) => {
-          throw toStorageError(err, `LIST ${key}/`);
-        }),
-      ...parentKeys(key).map((p) => this.#head(p, signal)),
-    ]);
-    if ((under.KeyCount ?? under.Contents?.length ?? 0) > 0 || parents.some((m) => m !== null)) {
-      throw new StorageError('conflict', `${key} and another object would be a file and a directory.`);
-    }
+  /** The key-tree checks' questions (tree-guard.ts), asked of the bucket under `signal`. */
+  #probe(signal?: AbortSignal): TreeProbe {
+    return {
+      head: (key) => this.#head(key, signal),
+      anyUnder: async (prefix) => {
+        try {
+          const r = await this.#client.send(new ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, MaxKeys: 1 }), signal ? { abortSignal: signal } : {});
+          return (r.KeyCount ?? r.Contents?.length ?? 0) > 0;
+        } catch (err) {
+          throw toStorageError(err, `LIST ${prefix}`);
+        }
+      },
+    };
   }
 
   async put(key: string, body: ReadableStream<Uint8Array>, opts: PutOptions = {}): Promise<ObjectMeta> {
-    try {
-      assertKey(key);
-      // Before reading the body, so a refused name costs no upload.
-      await this.#checkTree(key, opts.signal);
-    } catch (err) {
-      await body.cancel(err).catch(() => {});
-      throw err;
-    }
+    await checkBeforePut(key, body, this.#probe(opts.signal));
     await uploadStream(body, {
       client: this.#client,
       bucket: this.#bucket,
@@ -285,10 +278,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
-    const limit = opts.limit ?? MAX_LIST_LIMIT;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-      throw new StorageError('invalid', `List limit must be an integer 1-${MAX_LIST_LIMIT}.`);
-    }
+    const limit = listLimit(opts.limit);
     let r;
     try {
       r = await this.#client.send(
@@ -320,13 +310,9 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async copy(srcKey: string, dstKey: string): Promise<ObjectMeta> {
-    assertKey(srcKey);
-    assertKey(dstKey);
-    const src = await this.#head(srcKey);
-    if (!src) throw new StorageError('not_found', `No object ${srcKey}.`);
+    const { src, same } = await checkBeforeCopy(srcKey, dstKey, this.#probe());
     // S3 refuses to copy an object onto itself without changing it; the result would be the same bytes anyway.
-    if (srcKey === dstKey) return src;
-    await this.#checkTree(dstKey);
+    if (same) return src;
     try {
       if (src.size > this.#copyThreshold) await this.#copyParts(src, dstKey);
       else {
@@ -343,18 +329,16 @@ export class S3ObjectStore implements ObjectStore {
 
   /** A copy above CopyObject's 5 GiB limit: a multipart upload of UploadPartCopy ranges, aborted on failure. */
   async #copyParts(src: ObjectMeta, dstKey: string): Promise<void> {
-    const partSize = Math.max(this.#copyPartSize, Math.ceil(src.size / MAX_PARTS));
     const created = await this.#client.send(new CreateMultipartUploadCommand({ Bucket: this.#bucket, Key: dstKey }));
     const uploadId = created.UploadId!;
     this.#inFlight.add(uploadId);
     try {
-      const ranges: { n: number; start: number; end: number }[] = [];
-      for (let start = 0, n = 1; start < src.size; start += partSize, n++) ranges.push({ n, start, end: Math.min(src.size, start + partSize) - 1 });
+      const ranges = copyParts(src.size, this.#copyPartSize);
       const parts: { ETag: string; PartNumber: number }[] = [];
       // A few parts at a time: each is a server-side copy, so the limit is the store's, not our bandwidth.
       for (let i = 0; i < ranges.length; i += 4) {
         const batch = await Promise.all(
-          ranges.slice(i, i + 4).map(async ({ n, start, end }) => {
+          ranges.slice(i, i + 4).map(async ({ n, offset, length }) => {
             const r = await this.#client.send(
               new UploadPartCopyCommand({
                 Bucket: this.#bucket,
@@ -363,7 +347,7 @@ export class S3ObjectStore implements ObjectStore {
                 PartNumber: n,
                 CopySource: copySource(this.#bucket, src.key),
                 CopySourceIfMatch: src.etag,
-                CopySourceRange: `bytes=${start}-${end}`,
+                CopySourceRange: `bytes=${offset}-${offset + length - 1}`,
               }),
             );
             return { ETag: r.CopyPartResult!.ETag!, PartNumber: n };

@@ -7,6 +7,13 @@ import { compareKeys, StorageError, type ListOptions, type ListResult, type Obje
 
 export const MAX_LIST_LIMIT = 1000;
 
+/** A list's page size: `limit` if it is an integer 1-MAX_LIST_LIMIT (default the maximum), else `invalid`. Every store's rule. */
+export function listLimit(limit: number | undefined): number {
+  const n = limit ?? MAX_LIST_LIMIT;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LIST_LIMIT) throw new StorageError('invalid', `List limit must be an integer 1-${MAX_LIST_LIMIT}.`);
+  return n;
+}
+
 /**
  * One page of a listing. `all` holds every object whose key starts with `prefix`, in any order.
  * The cursor is the last entry (key or rolled-up prefix) of the page; entries sort in the same order as keys,
@@ -14,10 +21,7 @@ export const MAX_LIST_LIMIT = 1000;
  * @example paginate(metas, 'models/', { delimiter: '/', limit: 2 })
  */
 export function paginate(all: readonly ObjectMeta[], prefix: string, opts: ListOptions = {}): ListResult {
-  const limit = opts.limit ?? MAX_LIST_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-    throw new StorageError('invalid', `List limit must be an integer 1-${MAX_LIST_LIMIT}.`);
-  }
+  const limit = listLimit(opts.limit);
   const delimiter = opts.delimiter === '' ? undefined : opts.delimiter;
   const sorted = all.filter((m) => m.key.startsWith(prefix)).sort((a, b) => compareKeys(a.key, b.key));
   const objects: ObjectMeta[] = [];

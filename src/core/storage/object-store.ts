@@ -232,12 +232,18 @@ export function compareKeys(a: string, b: string): number {
   return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
 }
 
-/** Checks a requested range against a size; returns the range clamped to the object. */
-export function clampRange(range: ByteRange, size: number): ByteRange {
+/** Refuses (`invalid`) a range that is no range at all, whatever the object: every store's first check of a get. */
+export function assertRange(range: ByteRange): void {
   const { start, end } = range;
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
     throw new StorageError('invalid', `Invalid range ${start}-${end}.`);
   }
+}
+
+/** Checks a requested range against a size; returns the range clamped to the object. */
+export function clampRange(range: ByteRange, size: number): ByteRange {
+  assertRange(range);
+  const { start, end } = range;
   if (start >= size) throw new StorageError('invalid', `Range starts at ${start}, past the object's ${size} bytes.`);
   return { start, end: Math.min(end, size - 1) };
 }

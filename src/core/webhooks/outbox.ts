@@ -58,56 +58,22 @@ export const modelCreatedEvent = (modelId: string, modelName: string, at: number
   payload: { event_timestamp: at, model_name: modelName, text: `A new registered model '${modelName}' was created.` },
 });
 
-export const transitionedEvent = (modelId: string, modelName: string, version: number, from: Stage, to: Stage, at: number): RegistryEvent => ({
-  names: transitionEvents(to),
-  modelId,
-  at,
-  payload: {
-    event_timestamp: at,
-    model_name: modelName,
-    version: String(version),
-    to_stage: to,
-    from_stage: from,
-    text: `Registered model '${modelName}' version ${version} transitioned from ${from} to ${to}.`,
-  },
-});
+/**
+ * An event about one model version: the payload fields every such event carries (in Databricks' order), then
+ * the event's own fields, then its text. The one builder behind the version events below, so they cannot drift.
+ */
+function versionEvent(names: readonly WebhookEvent[], modelId: string, modelName: string, version: number, at: number, own: Record<string, unknown>, text: string): RegistryEvent {
+  return { names, modelId, at, payload: { event_timestamp: at, model_name: modelName, version: String(version), ...own, text } };
+}
 
-export const requestCreatedEvent = (modelId: string, modelName: string, version: number, from: Stage, to: Stage, at: number): RegistryEvent => ({
-  names: requestEvents(to),
-  modelId,
-  at,
-  payload: {
-    event_timestamp: at,
-    model_name: modelName,
-    version: String(version),
-    to_stage: to,
-    from_stage: from,
-    text: `A user requested to transition registered model '${modelName}' version ${version} from ${from} to ${to}.`,
-  },
-});
+export const transitionedEvent = (modelId: string, modelName: string, version: number, from: Stage, to: Stage, at: number): RegistryEvent =>
+  versionEvent(transitionEvents(to), modelId, modelName, version, at, { to_stage: to, from_stage: from }, `Registered model '${modelName}' version ${version} transitioned from ${from} to ${to}.`);
 
-export const commentCreatedEvent = (modelId: string, modelName: string, version: number, comment: string, at: number): RegistryEvent => ({
-  names: ['COMMENT_CREATED'],
-  modelId,
-  at,
-  payload: {
-    event_timestamp: at,
-    model_name: modelName,
-    version: String(version),
-    comment,
-    text: `A user commented on registered model '${modelName}' version ${version}.`,
-  },
-});
+export const requestCreatedEvent = (modelId: string, modelName: string, version: number, from: Stage, to: Stage, at: number): RegistryEvent =>
+  versionEvent(requestEvents(to), modelId, modelName, version, at, { to_stage: to, from_stage: from }, `A user requested to transition registered model '${modelName}' version ${version} from ${from} to ${to}.`);
 
-export const versionTagSetEvent = (modelId: string, modelName: string, version: number, key: string, value: string, at: number): RegistryEvent => ({
-  names: ['MODEL_VERSION_TAG_SET'],
-  modelId,
-  at,
-  payload: {
-    event_timestamp: at,
-    model_name: modelName,
-    version: String(version),
-    tags: [{ key, value }],
-    text: `A user set version tag(s) '${key}' => '${value}' for registered model '${modelName}' version ${version}.`,
-  },
-});
+export const commentCreatedEvent = (modelId: string, modelName: string, version: number, comment: string, at: number): RegistryEvent =>
+  versionEvent(['COMMENT_CREATED'], modelId, modelName, version, at, { comment }, `A user commented on registered model '${modelName}' version ${version}.`);
+
+export const versionTagSetEvent = (modelId: string, modelName: string, version: number, key: string, value: string, at: number): RegistryEvent =>
+  versionEvent(['MODEL_VERSION_TAG_SET'], modelId, modelName, version, at, { tags: [{ key, value }] }, `A user set version tag(s) '${key}' => '${value}' for registered model '${modelName}' version ${version}.`);

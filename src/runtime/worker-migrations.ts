@@ -15,6 +15,7 @@ import m0004 from '../../migrations/0004_artifact_listing.sql';
 import m0005 from '../../migrations/0005_version_order_description.sql';
 import m0006 from '../../migrations/0006_webhooks.sql';
 import m0007 from '../../migrations/0007_artifact_sha256.sql';
+import m0008 from '../../migrations/0008_model_has_description.sql';
 
 export const WORKER_MIGRATIONS: readonly Migration[] = [
   { name: '0001_init.sql', sql: m0001 },
@@ -24,4 +25,5 @@ export const WORKER_MIGRATIONS: readonly Migration[] = [
   { name: '0005_version_order_description.sql', sql: m0005 },
   { name: '0006_webhooks.sql', sql: m0006 },
   { name: '0007_artifact_sha256.sql', sql: m0007 },
+  { name: '0008_model_has_description.sql', sql: m0008 },
 ];

@@ -40,7 +40,7 @@ async function migrationCase(db: SqlDb) {
   for (const [path, etag] of rows) {
     await db.prepare("INSERT INTO artifacts (storage_id, path, object_key, size, etag, last_modified) VALUES ('s1', ?, ?, 5, ?, 0)").bind(path, `k/${path}`, etag).run();
   }
-  expect(await applyMigrations(db, all, 0)).toEqual(['0007_artifact_sha256.sql']);
+  expect(await applyMigrations(db, all.filter((m) => m.name < '0008'), 0)).toEqual(['0007_artifact_sha256.sql']);
   const got = await db.prepare('SELECT path, sha256 FROM artifacts ORDER BY path').all<{ path: string; sha256: string | null }>();
   expect(Object.fromEntries(got.map((r) => [r.path, r.sha256]))).toEqual({ fs: content, s3: null, 's3-multipart': null, upper: null, legacy: null });
 }

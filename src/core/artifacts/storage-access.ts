@@ -44,7 +44,7 @@ export async function readableVersionByStorage(
   const version = await db.prepare(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE storage_id = ?`).bind(storageId).first<VersionRow>();
   if (!version) return null;
   const model = await db
-    .prepare('SELECT id, name, description, user_id, created_at, updated_at, next_version, acl_epoch FROM registered_models WHERE id = ?')
+    .prepare('SELECT id, name, description, has_description, user_id, created_at, updated_at, next_version, acl_epoch FROM registered_models WHERE id = ?')
     .bind(version.model_id)
     .first<ModelRow>();
   if (!model) return null;

@@ -10,7 +10,7 @@ import { VERSION_COLUMNS, type ModelRow, type TagRow, type VersionRow } from './
 import { STAGES } from './stages.ts';
 import { renderModelVersion, renderRegisteredModel, type RegisteredModelJson } from './render.ts';
 
-const MODEL_COLUMNS = 'm.id, m.name, m.description, m.user_id, m.created_at, m.updated_at, m.next_version, m.acl_epoch';
+const MODEL_COLUMNS = 'm.id, m.name, m.description, m.has_description, m.user_id, m.created_at, m.updated_at, m.next_version, m.acl_epoch';
 const tagsOf = (table: string, where: string) =>
   `(SELECT json_group_array(json_object('key', t.key, 'value', t.value))
       FROM (SELECT key, value FROM ${table} WHERE ${where} ORDER BY key) t)`;

@@ -78,6 +78,7 @@ export async function createModel(deps: RegistryDeps, principal: Principal, crea
     id: newModelId(),
     name,
     description: input.description ?? '',
+    has_description: input.description !== undefined ? 1 : 0,
     user_id: principal.name,
     created_at: now,
     updated_at: now,
@@ -87,9 +88,9 @@ export async function createModel(deps: RegistryDeps, principal: Principal, crea
   const db = deps.db;
   const statements: SqlStatement[] = [
     db
-      .prepare(`INSERT INTO registered_models (id, name, description, user_id, created_at, updated_at, next_version, acl_epoch)
-                VALUES (?, ?, ?, ?, ?, ?, 1, 0)`)
-      .bind(model.id, model.name, model.description, model.user_id, now, now),
+      .prepare(`INSERT INTO registered_models (id, name, description, has_description, user_id, created_at, updated_at, next_version, acl_epoch)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 1, 0)`)
+      .bind(model.id, model.name, model.description, model.has_description, model.user_id, now, now),
     db.prepare(`INSERT INTO grants (object_id, principal_id, level) VALUES (?, ?, 'CAN_MANAGE')`).bind(model.id, principal.id),
     ...tags.map((t) => db.prepare('INSERT INTO model_tags (model_id, key, value) VALUES (?, ?, ?)').bind(model.id, t.key, t.value)),
     // Registry-wide webhooks hear it in the same batch (webhooks/outbox.ts): no row unless one listens.
@@ -127,8 +128,16 @@ export async function getModelDatabricks(deps: RegistryDeps, principal: Principa
 export async function updateModel(deps: RegistryDeps, principal: Principal, name: string, description: string | undefined): Promise<RegisteredModelJson> {
   const { model } = await authorizeModel(deps, principal, validateName(name), { kind: 'update_description' });
   const now = deps.clock.now();
-  const next = { ...model, description: description ?? model.description, updated_at: now };
-  await deps.db.prepare('UPDATE registered_models SET description = ?, updated_at = ? WHERE id = ?').bind(next.description, now, model.id).run();
+  const next = {
+    ...model,
+    description: description ?? model.description,
+    has_description: description !== undefined ? 1 : model.has_description,
+    updated_at: now,
+  };
+  await deps.db
+    .prepare('UPDATE registered_models SET description = ?, has_description = ?, updated_at = ? WHERE id = ?')
+    .bind(next.description, next.has_description, now, model.id)
+    .run();
   return modelJson(deps.db, next);
 }
 

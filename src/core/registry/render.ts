@@ -107,7 +107,7 @@ export function renderRegisteredModel(
     latest_versions: [...latestVersions],
     tags: renderTags(tags),
   };
-  if (model.description) out.description = model.description;
+  if (model.description || model.has_description) out.description = model.description;
   return out;
 }
 

@@ -9,6 +9,8 @@ export interface ModelRow {
   id: string;
   name: string;
   description: string;
+  /** 1 when a description was given (possibly ""), 0 when none ever was (migration 0008). */
+  has_description: number;
   user_id: string;
   created_at: number;
   updated_at: number;
@@ -40,7 +42,7 @@ export interface TagRow {
   value: string;
 }
 
-const MODEL_COLUMNS = 'id, name, description, user_id, created_at, updated_at, next_version, acl_epoch';
+const MODEL_COLUMNS = 'id, name, description, has_description, user_id, created_at, updated_at, next_version, acl_epoch';
 
 export async function modelByName(db: SqlDb, name: string): Promise<ModelRow | null> {
   return db.prepare(`SELECT ${MODEL_COLUMNS} FROM registered_models WHERE name = ?`).bind(name).first<ModelRow>();

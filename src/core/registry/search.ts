@@ -61,7 +61,7 @@ function granteeBind(readable: { sql: string; grantees: string }): SqlValue[] {
   return readable.sql.includes('?') ? [readable.grantees] : [];
 }
 
-const MODEL_COLS = 'm.id, m.name, m.description, m.user_id, m.created_at, m.updated_at, m.next_version, m.acl_epoch';
+const MODEL_COLS = 'm.id, m.name, m.description, m.has_description, m.user_id, m.created_at, m.updated_at, m.next_version, m.acl_epoch';
 
 async function modelPage(db: SqlDb, principal: Principal, where: string[], binds: SqlValue[], order: string, offset: number, max: number): Promise<Page<ModelRow>> {
   const readable = await readableModelsCondition(db, principal);

@@ -10,7 +10,7 @@
  * - `put` streams into `<root>/.regate-tmp/<random>` and renames over the target: readers see the old file or
  *   the complete new one, and a failed or aborted upload leaves no object (the temp file is removed; on a full
  *   disk too, which fails with `full`). A `kill -9` mid-upload leaves its temp file: `sweepTemp` removes those
- *   no put of this store is writing and nobody touched for a while (the Node entry runs it at start and
+ *   no put of this store is writing and nobody touched for a while (fs-temp-area.ts; the Node entry runs it at start and
  *   periodically). `.regate-tmp` and `.regate-etag` are therefore not usable key prefixes.
  * - Names: the port's limits (255 bytes a segment, 1024 a key) are checked before any I/O, and the key tree
  *   rule (`a` and `a/b` never both) both before the body is read and where the file system says so (mkdir
@@ -28,16 +28,17 @@
  *   caller's buffers (what the Node entry uses), a read stream, or that stream behind `Readable.toWeb`.
  */
 import { constants, type BigIntStats } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rename, rm, rmdir, type FileHandle } from 'node:fs/promises';
+import { link, lstat, mkdir, open, rename, rm, rmdir, type FileHandle } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { randomBytes } from 'node:crypto';
 import { paginate } from '../../core/storage/listing.ts';
 import { HandleCache, ownLease } from './handle-cache.ts';
 import { errno, metaOf, placeError, storageError } from './fs-meta.ts';
 import { ETAG_DIR, EtagIndex, quoteDigest } from './fs-etags.ts';
 import { fileResult, READ_HIGH_WATER_MARK } from './file-read.ts';
+import { TempArea, TMP_DIR } from './fs-temp-area.ts';
+import { walkKeys } from './fs-walk.ts';
 
 export { READ_HIGH_WATER_MARK };
 import {
@@ -56,7 +57,6 @@ import {
 
 /** Upload bytes are written in pieces of this size (see `put`). */
 const WRITE_GATHER = 1024 * 1024;
-const TMP_DIR = '.regate-tmp';
 /** errno values of a filesystem (or a source) that cannot be hard-linked: `copy` then copies the bytes. */
 const LINK_REFUSED = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK']);
 
@@ -72,54 +72,23 @@ export class FsObjectStore implements ObjectStore {
   readonly #durable: boolean;
   readonly #handles: HandleCache;
   readonly #etags: EtagIndex;
-  readonly #tmpDir: string;
-  /** Temp files this store is writing right now: `sweepTemp` never touches them, however old. */
-  readonly #inflight = new Set<string>();
+  readonly #temp: TempArea;
   #openReads = 0;
 
   constructor(root: string, opts: FsObjectStoreOptions = {}) {
     this.root = root;
     this.#durable = opts.durable ?? true;
     this.#handles = new HandleCache(opts.handles);
-    this.#tmpDir = join(root, TMP_DIR);
-    this.#etags = new EtagIndex(root, this.#tmpDir);
+    this.#temp = new TempArea(root);
+    this.#etags = new EtagIndex(root, this.#temp.dir);
   }
 
   /**
-   * Removes temp files left by puts and copies that died with their process (`kill -9`, a power cut): every
-   * file in `.regate-tmp` that no put or copy of this store is using and whose status changed (written,
-   * linked) at least `minAgeMs` before `now`. The age spares another process's upload in flight over a shared
-   * data directory: it writes (and so touches) its temp file at least every 1 MiB. Returns how many it removed.
+   * Removes temp files left by puts and copies that died with their process (`kill -9`, a power cut): those no
+   * put or copy of this store is using, untouched for `minAgeMs` before `now` (wall-clock ms). See fs-temp-area.ts.
    */
-  async sweepTemp(minAgeMs: number, now: number = Date.now()): Promise<number> {
-    let names: string[];
-    try {
-      names = await readdir(this.#tmpDir);
-    } catch (err) {
-      if (errno(err) === 'ENOENT') return 0;
-      throw storageError(err, 'Sweep');
-    }
-    let removed = 0;
-    for (const name of names) {
-      const path = join(this.#tmpDir, name);
-      if (this.#inflight.has(path)) continue;
-      try {
-        const st = await lstat(path);
-        if (now - Math.max(st.mtimeMs, st.ctimeMs) < minAgeMs) continue;
-        await rm(path, { force: true, recursive: true });
-        removed++;
-      } catch {
-        // Gone already (its put finished), or not ours to remove: the next sweep looks again.
-      }
-    }
-    return removed;
-  }
-
-  /** A fresh temp path, marked in flight until `done` is called. */
-  #tempPath(): { path: string; done: () => void } {
-    const path = join(this.#tmpDir, randomBytes(12).toString('hex'));
-    this.#inflight.add(path);
-    return { path, done: () => void this.#inflight.delete(path) };
+  sweepTemp(minAgeMs: number, now: number): Promise<number> {
+    return this.#temp.sweep(minAgeMs, now);
   }
 
   /** Fails with `conflict` when `key` is a directory of other objects or lies under an object (before any bytes move). */
@@ -252,11 +221,11 @@ export class FsObjectStore implements ObjectStore {
       await body.cancel(err).catch(() => {});
       throw err;
     }
-    const { path: tmp, done: tmpDone } = this.#tempPath();
+    const { path: tmp, done: tmpDone } = this.#temp.take();
     const hash = createHash('sha256');
     let fh: FileHandle | undefined;
     try {
-      await mkdir(this.#tmpDir, { recursive: true, mode: 0o700 });
+      await this.#temp.ensure();
       fh = await open(tmp, 'wx', 0o600);
       // A plain read/write loop: each write is on disk before more is pulled, so backpressure is exact. Request
       // bodies arrive in socket-sized chunks (~64 KiB); they are gathered into one 1 MiB buffer and written
@@ -329,57 +298,8 @@ export class FsObjectStore implements ObjectStore {
     const base = slash < 0 ? '' : prefix.slice(0, slash);
     if (base !== '' && base.split('/').some((s) => s === '' || s === '.' || s === '..')) return { objects: [], prefixes: [] };
     const metas: ObjectMeta[] = [];
-    await this.#walk(base, prefix, metas, opts.delimiter === '/');
+    await walkKeys({ root: this.root, skip: [TMP_DIR, ETAG_DIR], metaAt: (key, path) => this.#metaAt(key, path) }, base, prefix, metas, opts.delimiter === '/');
     return paginate(metas, prefix, opts);
-  }
-
-  /**
-   * Collects the objects under `dirKey` whose keys start with `prefix`. With `rollUp` (delimiter `/`), a
-   * directory wholly inside the prefix becomes one stand-in entry instead of a walk: the paginator rolls every
-   * key below it into the same prefix anyway, so its files need no stat (nor ETag).
-   */
-  async #walk(dirKey: string, prefix: string, out: ObjectMeta[], rollUp = false): Promise<void> {
-    const dir = dirKey === '' ? this.root : join(this.root, ...dirKey.split('/'));
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return;
-      throw storageError(err, 'List');
-    }
-    for (const ent of entries) {
-      const key = dirKey === '' ? ent.name : `${dirKey}/${ent.name}`;
-      if (dirKey === '' && (ent.name === TMP_DIR || ent.name === ETAG_DIR)) continue;
-      if (ent.isDirectory()) {
-        // Descend only where keys under this directory can still start with the prefix.
-        const dirPrefix = `${key}/`;
-        if (rollUp && dirPrefix.startsWith(prefix)) {
-          // A stand-in key below the directory ('x' ends no prefix, so it can never list as an object).
-          if (await this.#holdsFile(join(dir, ent.name))) out.push({ key: `${dirPrefix}x`, size: 0, etag: '""', lastModified: 0 });
-        } else if (dirPrefix.startsWith(prefix) || prefix.startsWith(dirPrefix)) await this.#walk(key, prefix, out, rollUp);
-      } else if (ent.isFile() && key.startsWith(prefix)) {
-        try {
-          const meta = await this.#metaAt(key, join(dir, ent.name));
-          if (meta) out.push(meta);
-        } catch (err) {
-          if (errno(err) !== 'ENOENT') throw storageError(err, 'List');
-        }
-      }
-    }
-  }
-
-  /** Whether a directory holds a file at any depth (directories left empty by a crash hold no key). */
-  async #holdsFile(dir: string): Promise<boolean> {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return false;
-      throw storageError(err, 'List');
-    }
-    if (entries.some((e) => e.isFile())) return true;
-    for (const e of entries) if (e.isDirectory() && (await this.#holdsFile(join(dir, e.name)))) return true;
-    return false;
   }
 
   async delete(key: string): Promise<void> {
@@ -406,10 +326,10 @@ export class FsObjectStore implements ObjectStore {
   async copy(srcKey: string, dstKey: string): Promise<ObjectMeta> {
     const src = this.#path(srcKey);
     const dst = this.#path(dstKey);
-    const { path: tmp, done: tmpDone } = this.#tempPath();
+    const { path: tmp, done: tmpDone } = this.#temp.take();
     try {
       try {
-        await mkdir(this.#tmpDir, { recursive: true, mode: 0o700 });
+        await this.#temp.ensure();
         await link(src, tmp);
       } catch (err) {
         if (LINK_REFUSED.has(errno(err) ?? '')) return await this.#copyBytes(srcKey, dstKey);

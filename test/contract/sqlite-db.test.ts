@@ -1,3 +1,4 @@
+import { manualClock } from '../../src/core/clock.ts';
 import { existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,10 +122,17 @@ describe('DiskReserve', () => {
     await r.restore();
     expect(statSync(path).size).toBe(4096);
     expect(r.held).toBe(true);
-    const slow = new DiskReserve(`${path}2`, 4096, 60_000);
+    const clock = manualClock(1_000_000);
+    const slow = new DiskReserve(`${path}2`, 4096, 60_000, clock);
     await slow.restore();
     expect(slow.spend()).toBe(true);
     await slow.restore();
     expect(existsSync(`${path}2`)).toBe(false);
+    clock.advance(59_999);
+    await slow.restore();
+    expect(existsSync(`${path}2`)).toBe(false);
+    clock.advance(1);
+    await slow.restore();
+    expect(statSync(`${path}2`).size).toBe(4096);
   });
 });

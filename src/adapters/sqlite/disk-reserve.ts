@@ -7,6 +7,8 @@
 import { randomFill } from 'node:crypto';
 import { existsSync, unlinkSync } from 'node:fs';
 import { unlink, writeFile } from 'node:fs/promises';
+import { systemClock } from '../../core/clock.ts';
+import type { Clock } from '../../core/ports.ts';
 
 /** `size` random bytes, made off the event loop. */
 const randomBuffer = (size: number) =>
@@ -19,12 +21,14 @@ export class DiskReserve {
   /** When the reserve was last given up, or last failed to be written back (ms); undefined while it is held. */
   #spentAt: number | undefined;
   #writing: Promise<void> | undefined;
+  readonly #clock: Clock;
 
   /** Starts writing the reserve in the background when it is not there (a start on a full disk goes on without). */
-  constructor(path: string, bytes: number, retryMs: number) {
+  constructor(path: string, bytes: number, retryMs: number, clock: Clock = systemClock) {
     this.path = path;
     this.bytes = bytes;
     this.retryMs = retryMs;
+    this.#clock = clock;
     if (!existsSync(path)) {
       this.#spentAt = -Infinity;
       void this.restore();
@@ -44,7 +48,7 @@ export class DiskReserve {
     } catch {
       // Already gone: nothing to give back.
     }
-    this.#spentAt = Date.now();
+    this.#spentAt = this.#clock.now();
     return true;
   }
 
@@ -55,12 +59,12 @@ export class DiskReserve {
   restore(): Promise<void> {
     const spent = this.#spentAt;
     if (this.#writing) return this.#writing;
-    if (spent === undefined || Date.now() - spent < this.retryMs) return Promise.resolve();
+    if (spent === undefined || this.#clock.now() - spent < this.retryMs) return Promise.resolve();
     this.#spentAt = undefined;
     this.#writing = randomBuffer(this.bytes)
       .then((bytes) => writeFile(this.path, bytes, { mode: 0o600 }))
       .catch(async () => {
-        this.#spentAt = Date.now();
+        this.#spentAt = this.#clock.now();
         await unlink(this.path).catch(() => {});
       })
       .finally(() => {

@@ -27,13 +27,19 @@ const UNNAMED = new Set(['', 'Unknown', 'UnknownError']);
 const THROTTLED = new Set(['SlowDown', 'ServiceUnavailable', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded', 'ProvisionedThroughputExceededException']);
 const TIMEOUT = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 
+/**
+ * Retry-After in seconds: delay-seconds, or an HTTP-date taken relative to the same answer's `Date` (the store's
+ * own clock, so a skewed local clock cannot stretch or cancel the wait); otherwise the default.
+ */
 function retryAfterOf(e: SdkErrorShape): number {
-  const raw = e.$response?.headers?.['retry-after'] ?? e.$response?.headers?.['Retry-After'];
+  const headers = e.$response?.headers ?? {};
+  const raw = headers['retry-after'] ?? headers['Retry-After'];
   if (raw !== undefined) {
     const secs = Number(raw);
     if (Number.isFinite(secs) && secs >= 0) return Math.ceil(secs);
     const at = Date.parse(raw);
-    if (Number.isFinite(at)) return Math.max(0, Math.ceil((at - Date.now()) / 1000));
+    const sent = Date.parse(headers['date'] ?? headers['Date'] ?? '');
+    if (Number.isFinite(at) && Number.isFinite(sent)) return Math.max(0, Math.ceil((at - sent) / 1000));
   }
   return DEFAULT_RETRY_AFTER_S;
 }

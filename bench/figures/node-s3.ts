@@ -22,7 +22,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../lib/paths.ts';
-import { runAsync, spawnLogged, type Child } from '../lib/procs.ts';
+import { runAsync, spawnLogged, waitForHttp, type Child } from '../lib/procs.ts';
 import { publishFile } from '../lib/publish-file.ts';
 import { startRegate } from '../lib/regate.ts';
 import { checkDownloads, curlTimed, median, randomFile, type TimedRun } from '../lib/curl-download.ts';
@@ -45,20 +45,8 @@ async function startVersitygw(dataDir: string, logPath: string): Promise<{ child
   const args = ['--access', S3_ACCESS_KEY, '--secret', S3_SECRET_KEY, '--region', S3_REGION, '--port', `127.0.0.1:${port}`, '--keep-alive', '--quiet', 'posix', dataDir];
   const child = spawnLogged({ name: 'versitygw', cmd: VERSITYGW_BIN, args, cwd: dataDir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dataDir }, logPath });
   const endpoint = `http://127.0.0.1:${port}`;
-  let gone = false;
-  void child.exited.then(() => (gone = true));
-  for (const deadline = Date.now() + 20_000; ; ) {
-    try {
-      await fetch(endpoint, { signal: AbortSignal.timeout(2000) }).then((r) => r.arrayBuffer());
-      return { child, endpoint, args };
-    } catch {
-      if (gone || Date.now() > deadline) {
-        await child.stop();
-        throw new Error(`versitygw ${gone ? 'exited' : 'did not answer within 20 s'} (built? bash test/s3/setup.sh):\n${child.tail()}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  await waitForHttp(child, endpoint, 20_000, 50, ' (built? bash test/s3/setup.sh)');
+  return { child, endpoint, args };
 }
 
 export async function nodeS3Figure(ctx: RunContext): Promise<Figure> {

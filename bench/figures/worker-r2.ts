@@ -20,7 +20,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkDownloads, curlTimed, median, randomFile, type TimedRun } from '../lib/curl-download.ts';
 import { NODE, ROOT } from '../lib/paths.ts';
-import { runAsync, spawnLogged, type Child } from '../lib/procs.ts';
+import { runAsync, spawnLogged, waitForHttp, type Child } from '../lib/procs.ts';
 import { publishFile } from '../lib/publish-file.ts';
 import type { Regate } from '../lib/regate.ts';
 import { freePort } from '../../test/helpers/s3-server.ts';
@@ -45,21 +45,9 @@ async function wranglerDev(name: string, config: string, persist: string, logPat
   const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' };
   const child = spawnLogged({ name, cmd: NODE, args: [WRANGLER, ...args], cwd: ROOT, env, logPath });
   const url = `http://127.0.0.1:${port}`;
-  let gone = false;
-  void child.exited.then(() => (gone = true));
   // Ready when it answers HTTP (any status): wrangler's own "Ready" line comes before the Worker can serve.
-  for (const deadline = Date.now() + 120_000; ; ) {
-    try {
-      await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.arrayBuffer());
-      return { child, url, args };
-    } catch {
-      if (gone || Date.now() > deadline) {
-        await child.stop();
-        throw new Error(`${name} ${gone ? 'exited' : 'did not answer within 120 s'}:\n${child.tail()}`);
-      }
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  }
+  await waitForHttp(child, url, 120_000, 300);
+  return { child, url, args };
 }
 
 /** User + system CPU seconds a process has used so far (/proc/<pid>/stat; clock ticks of 1/100 s on Linux). */

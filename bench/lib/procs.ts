@@ -206,6 +206,27 @@ export async function waitForLog(child: Child, pattern: RegExp, timeoutMs: numbe
   throw new Error(`${child.name} was not ready within ${timeoutMs} ms:\n${child.tail()}`);
 }
 
+/**
+ * Waits until `url` answers HTTP (any status: a server may log "ready" before it serves), polling every
+ * `pollMs`. If the child exits or the time is up, stops it and throws with `hint` and its log's tail.
+ */
+export async function waitForHttp(child: Child, url: string, timeoutMs: number, pollMs: number, hint = ''): Promise<void> {
+  let gone = false;
+  void child.exited.then(() => (gone = true));
+  for (const deadline = Date.now() + timeoutMs; ; ) {
+    try {
+      await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.arrayBuffer());
+      return;
+    } catch {
+      if (gone || Date.now() > deadline) {
+        await child.stop();
+        throw new Error(`${child.name} ${gone ? 'exited' : `did not answer within ${timeoutMs / 1000} s`}${hint}:\n${child.tail()}`);
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+}
+
 /** Runs a command to completion with a time limit; never throws on a non-zero exit (the caller checks). */
 export function runSync(cmd: string, args: string[], opts: { timeoutMs: number; cwd?: string; env?: NodeJS.ProcessEnv; input?: string }) {
   const r = spawnSync(cmd, args, {

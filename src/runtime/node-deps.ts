@@ -28,7 +28,7 @@ import { openSqlKeyRing, type SqlKeyRing } from '../core/artifacts/sql-key-ring.
 import { ephemeralKek, kekFromEnv } from '../core/artifacts/kek.ts';
 import type { DownloadLimits } from '../core/artifacts/download-limits.ts';
 import type { BatchingAuditOptions } from '../core/audit.ts';
-import { startSweeps, sweepSettings, type Sweeps } from './node-sweeps.ts';
+import { isSweepable, startSweeps, sweepSettings, type Sweeps } from './node-sweeps.ts';
 import { upgradeLegacyEtags } from './legacy-etags.ts';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
@@ -100,8 +100,6 @@ export async function createNodeDeps(
   // serving, and periodically (node-sweeps.ts). In memory nothing outlives the process.
   if (objectStore instanceof FsObjectStore) await upgradeLegacyEtags(db, objectStore, deps.logger);
   // On S3 the sweeps also abort multipart uploads a crash left open (they are billed until aborted).
-  const sweeps =
-    objectStore instanceof FsObjectStore || objectStore instanceof S3ObjectStore
-      ? await startSweeps({ store: objectStore, db, clock, logger: deps.logger }, sweepSettings(env)) : undefined;
+  const sweeps = isSweepable(objectStore) ? await startSweeps({ store: objectStore, db, clock, logger: deps.logger }, sweepSettings(env)) : undefined;
   return { deps, boot, db, keyRing, ...(sweeps ? { sweeps } : {}) };
 }

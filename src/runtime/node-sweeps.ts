@@ -17,6 +17,11 @@ import type { ObjectStore } from '../core/storage/object-store.ts';
  */
 export type SweepableStore = ObjectStore & { sweepTemp(olderThanMs: number, nowMs: number): Promise<number> };
 
+/** Whether `store` leaves anything to sweep (memory stores do not: nothing outlives the process). */
+export function isSweepable(store: ObjectStore): store is SweepableStore {
+  return typeof (store as Partial<SweepableStore>).sweepTemp === 'function';
+}
+
 /** Temp files untouched for this long belong to no upload in flight (an upload writes at least every 1 MiB). */
 export const DEFAULT_TEMP_AGE_SECONDS = 3600;
 /** Period of the sweeps after the one at start. */

@@ -43,7 +43,7 @@ export interface WorkerBindings {
   afterResponse(work: Promise<unknown>): void;
 }
 
-export function isWorkerBindings(b: unknown): b is WorkerBindings {
+function isWorkerBindings(b: unknown): b is WorkerBindings {
   return typeof b === 'object' && b !== null && typeof (b as WorkerBindings).afterResponse === 'function';
 }
 
@@ -65,7 +65,7 @@ function nativeStream(reply: ObjectReply): ReadableStream<Uint8Array> | undefine
 }
 
 /** The outcome of a native pipe that failed: the client leaving, or the storage side (short, long, erroring). */
-export function pipeOutcome(err: unknown, clientGone: boolean): StreamOutcome {
+function pipeOutcome(err: unknown, clientGone: boolean): StreamOutcome {
   if (clientGone) return 'client_abort';
   const text = String(err instanceof Error ? err.message : err);
   // workerd's FixedLengthStream: "…did not see all expected bytes before close()" / "…more bytes than expected".
@@ -78,7 +78,7 @@ export function pipeOutcome(err: unknown, clientGone: boolean): StreamOutcome {
  * Reads `source` and writes it into `writable`, enforcing `expected` and the idle budget; resolves with the
  * outcome and the bytes written. On any failure both sides are torn down (the response errors).
  */
-export async function pumpExact(
+async function pumpExact(
   source: ReadableStream<Uint8Array>,
   writable: WritableStream<Uint8Array>,
   reply: Pick<ObjectReply, 'expected' | 'idleMs' | 'timers'>,

@@ -36,7 +36,7 @@ import { parseWebhookSettings } from '../core/webhooks/settings.ts';
 import { envStrings, type WorkerEnv } from './worker-env.ts';
 
 /** The first admin's token, as a Worker secret. */
-export const ADMIN_TOKEN_SECRET = 'REGATE_ADMIN_TOKEN';
+const ADMIN_TOKEN_SECRET = 'REGATE_ADMIN_TOKEN';
 
 /** Why the Worker cannot serve; the message is safe to answer with (it names settings, never their values). */
 export class WorkerStartupError extends Error {
@@ -65,7 +65,7 @@ export interface WorkerDepsOptions {
 }
 
 /** One JSON line per event on the console (`wrangler tail`, Workers Logs), at the console level of its own. */
-export function consoleLogger(clock: Clock): Logger {
+function consoleLogger(clock: Clock): Logger {
   const at = (write: (line: string) => void) => jsonLogger(clock, (line) => write(line.trimEnd()));
   return { info: at(console.log).info, warn: at(console.warn).warn, error: at(console.error).error };
 }

@@ -11,11 +11,7 @@
  *   is torn down by its consumer (the responder cancels it when the client leaves or the answer fails).
  * Every other call passes straight through.
  */
-import { StorageError, type GetOptions, type GetResult, type ObjectStore } from '../core/storage/object-store.ts';
-
-function aborted(signal: AbortSignal): StorageError {
-  return new StorageError('internal', 'Read aborted.', { cause: signal.reason });
-}
+import { readAborted, type GetOptions, type GetResult, type ObjectStore } from '../core/storage/object-store.ts';
 
 /** @example const store = withNativeBodies(new R2ObjectStore(env.ARTIFACTS)) */
 export function withNativeBodies(store: ObjectStore): ObjectStore {
@@ -28,11 +24,11 @@ export function withNativeBodies(store: ObjectStore): ObjectStore {
     async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
       const { signal, ...rest } = opts;
       if (!signal) return store.get(key, rest);
-      if (signal.aborted) throw aborted(signal);
+      if (signal.aborted) throw readAborted(signal);
       const pending = store.get(key, rest);
       let onAbort!: () => void;
       const abortedFirst = new Promise<never>((_, reject) => {
-        onAbort = () => reject(aborted(signal));
+        onAbort = () => reject(readAborted(signal));
         signal.addEventListener('abort', onAbort, { once: true });
       });
       let inner: GetResult;

@@ -6,8 +6,7 @@
  * wrangler.toml aliases `@aws-sdk/xml-builder` to its non-browser build, since workerd has no DOMParser.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { s3ClientBase } from '../adapters/s3/s3-client-config.ts';
-import type { S3StoreConfig } from '../adapters/s3/s3-config.ts';
+import { s3ClientBase, type S3StoreConfig } from '../adapters/s3/s3-client-config.ts';
 
 /** @example new S3ObjectStore({ client: makeWorkerS3Client(parseS3Config(env)!), bucket }) */
 export function makeWorkerS3Client(cfg: S3StoreConfig): S3Client {

@@ -8,7 +8,7 @@ import { ConfigError } from '../core/config.ts';
 import type { ObjectStore } from '../core/storage/object-store.ts';
 import { R2ObjectStore } from '../adapters/r2/r2-object-store.ts';
 import type { R2BucketLike } from '../adapters/r2/r2-types.ts';
-import { parseS3Config } from '../adapters/s3/s3-config.ts';
+import { parseS3Config } from '../adapters/s3/s3-client-config.ts';
 import { S3ObjectStore } from '../adapters/s3/s3-object-store.ts';
 import { makeWorkerS3Client } from './worker-s3.ts';
 import { withNativeBodies } from './worker-native-bodies.ts';

@@ -8,10 +8,8 @@
  * Worker's timers stop once it has answered, so neither relies on one; the outbox lease keeps concurrent
  * isolates from sending a row twice at once.
  *
- * Wiring (worker.ts):
- *   w = await instance(env); attachWorkerWebhooks(w.deps, env);
- *   after a POST/PATCH/DELETE: ctx.waitUntil(deliverFromWorker(w.deps));
- *   export default { fetch, scheduled: (_e, env, ctx) => ctx.waitUntil(instance(env).then((w) => (attachWorkerWebhooks(w.deps, env), deliverFromWorker(w.deps)))) }
+ * Wiring: worker-deps.ts attaches once, when it builds the isolate's instance; worker.ts delivers with
+ * `ctx.waitUntil(deliverFromWorker(w.deps))` after a write request and in `scheduled`.
  */
 import type { Deps } from '../http/env.ts';
 import { deliverDue, type DeliverSummary } from '../core/webhooks/deliver.ts';

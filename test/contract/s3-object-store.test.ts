@@ -147,6 +147,12 @@ describe('S3ObjectStore specifics (versitygw)', () => {
     expect(await pendingUploads(bucket)).toBe(0);
   });
 
+  it('refuses part sizes below 5 MiB at construction, for uploads and part-wise copies alike (as the R2 store does)', () => {
+    expect(() => new S3ObjectStore({ client, bucket: 'any', partSize: MiB })).toThrow(RangeError);
+    // UploadPartCopy's parts have the same minimum: found at construction, not at the first large copy.
+    expect(() => new S3ObjectStore({ client, bucket: 'any', copyPartSize: MiB })).toThrow(/^copyPartSize must be at least 5242880 bytes\.$/);
+  });
+
   it('a missing bucket is a store failure (→ 502), not a missing artifact (→ 404)', async () => {
     const store = new S3ObjectStore({ client, bucket: `regate-missing-${process.pid}` });
     expect(await store.get('a/b').catch((e: unknown) => e)).toMatchObject({ kind: 'internal' });

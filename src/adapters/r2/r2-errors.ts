@@ -8,7 +8,7 @@
 import { StorageError, type StorageErrorKind } from '../../core/storage/object-store.ts';
 
 /** Seconds to ask a client to wait when R2 throttles (it sends no Retry-After through the binding). */
-export const R2_RETRY_AFTER_S = 1;
+const R2_RETRY_AFTER_S = 1;
 
 const KINDS: Record<number, StorageErrorKind> = {
   10006: 'not_found', // NoSuchBucket
@@ -23,7 +23,7 @@ const KINDS: Record<number, StorageErrorKind> = {
 // Any other code (Unauthorized 10001 included: the gateway's own binding, a 502 like S3's AccessDenied) is `internal`.
 
 /** R2's numeric error code at the end of a message, if any. @example r2Code(new Error('get: x (10039)')) // 10039 */
-export function r2Code(err: unknown): number | undefined {
+function r2Code(err: unknown): number | undefined {
   const m = /\((\d{5})\)\s*$/.exec(err instanceof Error ? err.message : String(err));
   return m ? Number(m[1]) : undefined;
 }

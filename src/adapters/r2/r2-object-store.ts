@@ -22,6 +22,7 @@ import { listLimit } from '../../core/storage/listing.ts';
 import {
   assertKey,
   assertRange,
+  readAborted,
   StorageError,
   type ByteRange,
   type GetOptions,
@@ -53,10 +54,6 @@ export interface R2ObjectStoreOptions {
 }
 
 const DEFAULT_COPY_PART_SIZE = 1024 ** 3;
-
-function abortError(signal: AbortSignal): StorageError {
-  return new StorageError('internal', 'Read aborted.', { cause: signal.reason });
-}
 
 /** `"etag"` from R2's bare form. */
 function quote(etag: string): string {
@@ -141,7 +138,7 @@ export class R2ObjectStore implements ObjectStore {
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
     assertKey(key);
     const { signal, range, ifMatch } = opts;
-    if (signal?.aborted) throw abortError(signal);
+    if (signal?.aborted) throw readAborted(signal);
     if (range) assertRange(range);
     // R2 compares its bare ETag; only a strong quoted tag can match one, so anything else is answered here.
     const bare = ifMatch === undefined ? undefined : /^"([^"]*)"$/.exec(ifMatch)?.[1];
@@ -164,7 +161,7 @@ export class R2ObjectStore implements ObjectStore {
     const meta = metaOf(key, o);
     if (signal?.aborted) {
       await o.body.cancel(signal.reason).catch(() => {});
-      throw abortError(signal);
+      throw readAborted(signal);
     }
     if (!range) return r2Result({ meta, length: o.size }, o.body, signal);
     const r = o.range;

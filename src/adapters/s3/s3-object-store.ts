@@ -25,6 +25,8 @@ import {
 import { listLimit } from '../../core/storage/listing.ts';
 import {
   assertKey,
+  assertRange,
+  readAborted,
   StorageError,
   type ByteRange,
   type GetOptions,
@@ -43,7 +45,7 @@ import { abortStaleUploads } from './s3-multipart-sweep.ts';
 import { uploadStream } from './s3-upload.ts';
 
 /** Largest object a single CopyObject may copy; above it, UploadPartCopy. */
-export const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
+const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
 const DEFAULT_COPY_PART_SIZE = 512 * 1024 ** 2;
 
 export interface S3ObjectStoreOptions {
@@ -53,12 +55,8 @@ export interface S3ObjectStoreOptions {
   partSize?: number;
   /** Objects above this size are copied part by part; default 5 GiB (S3's CopyObject limit). For tests. */
   copyThreshold?: number;
-  /** Part size of part-wise copies; default 512 MiB (raised to fit 10 000 parts). */
+  /** Part size of part-wise copies (≥ 5 MiB); default 512 MiB (raised to fit 10 000 parts). */
   copyPartSize?: number;
-}
-
-function abortError(signal: AbortSignal): StorageError {
-  return new StorageError('internal', 'Read aborted.', { cause: signal.reason });
 }
 
 /** Whole seconds, as HEAD's Last-Modified reports them (LIST and copy results may carry milliseconds). */
@@ -121,7 +119,7 @@ function webResult(fields: ResultFields, web: ReadableStream<Uint8Array>, signal
 function nodeResult(fields: ResultFields, stream: Readable, signal?: AbortSignal): GetResult {
   const forms = new TakeOnce();
   if (signal) {
-    const onAbort = () => stream.destroy(abortError(signal));
+    const onAbort = () => stream.destroy(readAborted(signal));
     signal.addEventListener('abort', onAbort, { once: true });
     stream.once('close', () => signal.removeEventListener('abort', onAbort));
   }
@@ -159,7 +157,7 @@ export class S3ObjectStore implements ObjectStore {
     this.#bucket = opts.bucket;
     this.#partSize = checkPartSize('partSize', opts.partSize ?? DEFAULT_PART_SIZE);
     this.#copyThreshold = opts.copyThreshold ?? MAX_COPY_OBJECT_BYTES;
-    this.#copyPartSize = opts.copyPartSize ?? DEFAULT_COPY_PART_SIZE;
+    this.#copyPartSize = checkPartSize('copyPartSize', opts.copyPartSize ?? DEFAULT_COPY_PART_SIZE);
   }
 
   async head(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectMeta | null> {
@@ -181,13 +179,8 @@ export class S3ObjectStore implements ObjectStore {
   async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
     assertKey(key);
     const { signal, range, ifMatch } = opts;
-    if (signal?.aborted) throw abortError(signal);
-    if (range) {
-      const { start, end } = range;
-      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
-        throw new StorageError('invalid', `Invalid range ${start}-${end}.`);
-      }
-    }
+    if (signal?.aborted) throw readAborted(signal);
+    if (range) assertRange(range);
     if (ifMatch !== undefined && !/^"[^"]*"$/.test(ifMatch)) {
       // A weak or malformed tag never matches strongly; S3 would compare it loosely, so answer here.
       if (!(await this.#head(key, signal))) throw new StorageError('not_found', `No object ${key}.`);

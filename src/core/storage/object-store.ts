@@ -168,6 +168,11 @@ export class StorageError extends Error {
   }
 }
 
+/** The error of a read stopped by its signal: every store's, so an aborted read looks the same whatever the store. */
+export function readAborted(signal: AbortSignal): StorageError {
+  return new StorageError('internal', 'Read aborted.', { cause: signal.reason });
+}
+
 export const MAX_KEY_BYTES = 1024;
 /** Longest key segment (UTF-8 bytes): NAME_MAX of the usual local file systems. */
 export const MAX_SEGMENT_BYTES = 255;

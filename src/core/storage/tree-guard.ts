@@ -16,7 +16,7 @@ export interface TreeProbe {
 }
 
 /** Refuses a key that is a directory of an object, or has an object as one of its directories. */
-export async function assertTreeFree(key: string, probe: TreeProbe): Promise<void> {
+async function assertTreeFree(key: string, probe: TreeProbe): Promise<void> {
   const [under, ...parents] = await Promise.all([probe.anyUnder(`${key}/`), ...parentKeys(key).map((p) => probe.head(p))]);
   if (under || parents.some((m) => m !== null)) {
     throw new StorageError('conflict', `${key} and another object would be a file and a directory.`);

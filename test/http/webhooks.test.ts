@@ -179,6 +179,19 @@ describe('permissions follow Databricks', () => {
     expect(await ids(h.adminToken, { events: ['REGISTERED_MODEL_CREATED', 'MODEL_VERSION_TAG_SET'] })).toEqual([wide.id]);
   });
 
+  it('list: CAN_MANAGE on all registered models (root) shows the webhooks of every model, never registry-wide ones', async () => {
+    const onM = (await create(owner.token, { model_name: 'm', events: ['COMMENT_CREATED'], http_url_spec: spec() })).json.webhook;
+    const onOther = (await create(owner.token, { model_name: 'other', events: ['COMMENT_CREATED'], http_url_spec: spec() })).json.webhook;
+    await create(h.adminToken, { events: ['REGISTERED_MODEL_CREATED'], http_url_spec: spec() });
+    const ids = async (token: string) => ((await h.expectOk('GET', `${WH}/list`, { token })).webhooks ?? []).map((w: { id: string }) => w.id).sort();
+    const onRoot = (level: string) =>
+      h.expectOk('PATCH', '/api/2.0/permissions/registered-models/root', { body: { access_control_list: [{ user_name: 'stranger@x', permission_level: level }] } });
+    await onRoot('CAN_EDIT');
+    expect(await ids(stranger.token)).toEqual([]);
+    await onRoot('CAN_MANAGE');
+    expect(await ids(stranger.token)).toEqual([onM.id, onOther.id].sort());
+  });
+
   it('update, delete and test of a webhook the caller may not manage are refused and change nothing', async () => {
     const w = (await create(owner.token, { model_name: 'm', events: ['COMMENT_CREATED'], http_url_spec: spec() })).json.webhook;
     const wide = (await create(h.adminToken, { events: ['MODEL_VERSION_CREATED'], http_url_spec: spec() })).json.webhook;

@@ -148,7 +148,13 @@ describe('regate pull', () => {
       expect(r.failed).toEqual([]);
       expect(cut).toBe(true);
       expect(r.outcomes.resumed).toBe(1);
-      expect(ranges).toEqual(['', 'bytes=1048576-']);
+      // The resume asks for the rest from what reached the partial file: at most the 1 MiB the proxy let through,
+      // possibly less (fetch drops chunks that arrived but were not yet read when the socket was cut).
+      expect(ranges).toHaveLength(2);
+      expect(ranges[0]).toBe('');
+      const from = Number(/^bytes=(\d+)-$/.exec(ranges[1]!)?.[1]);
+      expect(from).toBeGreaterThan(0);
+      expect(from).toBeLessThanOrEqual(1024 * 1024);
       await expectTree(dir, files);
     } finally {
       proxy.closeAllConnections();

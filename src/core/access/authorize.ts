@@ -95,6 +95,8 @@ function describe(a: Ability): string {
       return 'rename the model';
     case 'modify_permissions':
       return 'modify permissions';
+    case 'manage_webhooks':
+      return 'manage webhooks';
     case 'delete':
       return 'delete';
   }

@@ -17,6 +17,7 @@ export type Ability =
   | { kind: 'cancel_request'; isRequestCreator: boolean }
   | { kind: 'rename' }
   | { kind: 'modify_permissions' }
+  | { kind: 'manage_webhooks' }
   | { kind: 'delete' };
 
 /**
@@ -45,6 +46,7 @@ export function requiredLevel(ability: Ability): Level {
       return ability.isRequestCreator ? 'CAN_READ' : 'CAN_MANAGE';
     case 'rename':
     case 'modify_permissions':
+    case 'manage_webhooks':
     case 'delete':
       return 'CAN_MANAGE';
   }

@@ -26,7 +26,7 @@ export function etagSha256(etag: string | undefined | null): string | null {
 }
 
 /** Base64 (standard alphabet, padded) of the 32 bytes `hex` spells, as RFC 9530's byte sequences want. */
-export function sha256Base64(hex: string): string {
+function sha256Base64(hex: string): string {
   let bin = '';
   for (let i = 0; i < 64; i += 2) bin += String.fromCharCode(parseInt(hex.slice(i, i + 2), 16));
   return btoa(bin);

@@ -7,6 +7,7 @@
  */
 import type { SqlDb } from '../ports.ts';
 import { invalid } from '../errors.ts';
+import { base64url } from '../crypto-ops.ts';
 
 /** Entries per manifest page, at most and by default: 10,000 signed URIs is ≈ 7 MB of JSON. */
 export const MANIFEST_PAGE_MAX = 10_000;
@@ -38,9 +39,7 @@ const utf8 = new TextEncoder();
 
 /** base64url (unpadded) of the UTF-8 JSON `{"after":<path>}`. */
 export function encodeManifestToken(after: string): string {
-  let bin = '';
-  for (const b of utf8.encode(JSON.stringify({ after }))) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return base64url(utf8.encode(JSON.stringify({ after })));
 }
 
 /** The path a page token stands for ('' when absent). Strict: anything `encodeManifestToken` did not make is a 400. */

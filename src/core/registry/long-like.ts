@@ -16,7 +16,7 @@
 import type { SqlValue } from '../ports.ts';
 
 /** D1's SQLITE_LIMIT_LIKE_PATTERN_LENGTH, in bytes of UTF-8. */
-export const MAX_LIKE_PATTERN_BYTES = 50;
+const MAX_LIKE_PATTERN_BYTES = 50;
 
 const utf8 = new TextEncoder();
 const byteLength = (s: string): number => utf8.encode(s).length;

@@ -93,7 +93,7 @@ export function parseCidr(text: string): Cidr | null {
   return { bytes, bits: isV4 ? 96 + n : n };
 }
 
-export function inCidr(ip: Uint8Array, c: Cidr): boolean {
+function inCidr(ip: Uint8Array, c: Cidr): boolean {
   const full = Math.floor(c.bits / 8);
   for (let i = 0; i < full; i++) if (ip[i] !== c.bytes[i]) return false;
   const rem = c.bits % 8;
@@ -188,12 +188,12 @@ export function parseAllowList(raw: string | undefined): AllowList {
 }
 
 /** A host name as compared: lower case, without the root's trailing dot (`localhost.` is `localhost`). */
-export function canonicalHost(host: string): string {
+function canonicalHost(host: string): string {
   return host.toLowerCase().replace(/\.$/, '');
 }
 
 /** Whether the operator allowed this address. */
-export function addressAllowed(ip: Uint8Array, allow: AllowList): boolean {
+function addressAllowed(ip: Uint8Array, allow: AllowList): boolean {
   return allow.ranges.some((r) => inCidr(ip, r));
 }
 

@@ -85,7 +85,7 @@ export async function deliverDue(deps: DeliverDeps, now: number): Promise<Delive
 }
 
 /** Why the webhook's owner may not receive an event about `modelId`, or null when it may. */
-export async function ownerRefusal(db: SqlDb, w: WebhookRow, modelId: string | null): Promise<string | null> {
+async function ownerRefusal(db: SqlDb, w: WebhookRow, modelId: string | null): Promise<string | null> {
   const owner = await loadPrincipal(db, w.owner_id);
   if (!owner) return 'the webhook owner is deactivated or deleted';
   if (modelId === null) return owner.isAdmin ? null : 'the webhook owner is no longer an admin';

@@ -12,9 +12,9 @@ import type { AclCache } from '../access/acl-cache.ts';
 import type { Principal } from '../identity/principal.ts';
 import { GatewayError, invalid, notFound, Refusal } from '../errors.ts';
 import { randomHex } from '../ids.ts';
-import { levelOn, modelNotFound } from '../access/authorize.ts';
-import { granteeIds, ROOT } from '../access/resolve.ts';
-import { rank, type Level } from '../access/levels.ts';
+import { enforce, levelOn, modelNotFound } from '../access/authorize.ts';
+import { granteeIds, rootLevel } from '../access/resolve.ts';
+import { rank } from '../access/levels.ts';
 import { modelById, modelByName, type ModelRow } from '../registry/rows.ts';
 import { validateName } from '../registry/validate.ts';
 import { checkWebhookUrl } from './address-policy.ts';
@@ -54,21 +54,11 @@ export const SECRET_MAX = 1024;
 export const AUTHORIZATION_MAX = 4096;
 export const DESCRIPTION_MAX = 1000;
 /** Webhooks per model, and registry-wide ones (Databricks caps them too). */
-export const WEBHOOKS_PER_SCOPE_MAX = 100;
+const WEBHOOKS_PER_SCOPE_MAX = 100;
 
-/** The caller's level; below CAN_READ is the missing-model answer, below CAN_MANAGE a 403 (audited). */
-async function requireManage(deps: WebhookDeps, principal: Principal, model: ModelRow, missing: () => GatewayError): Promise<Level> {
-  const level = await levelOn(deps, principal, model);
-  const record = { action: 'denied' as const, modelId: model.id, detail: `manage_webhooks needs CAN_MANAGE; has ${level}` };
-  if (rank(level) < rank('CAN_READ')) throw new Refusal('RESOURCE_DOES_NOT_EXIST', missing().message, record);
-  if (rank(level) < rank('CAN_MANAGE')) {
-    throw new Refusal(
-      'PERMISSION_DENIED',
-      `User does not have permission to manage webhooks on registered model '${model.name}'. Required level: CAN_MANAGE; caller's level: ${level}.`,
-      record,
-    );
-  }
-  return level;
+/** The gate's check: below CAN_READ is the missing-model answer (`missing`), below CAN_MANAGE a 403 (audited). */
+async function requireManage(deps: WebhookDeps, principal: Principal, model: ModelRow, missing: () => GatewayError): Promise<void> {
+  enforce(model, await levelOn(deps, principal, model), { kind: 'manage_webhooks' }, missing);
 }
 
 const registryWideDenied = () =>
@@ -104,7 +94,7 @@ function checkEvents(events: WebhookEvent[], registryWide: boolean): void {
   if (bad.length > 0) throw invalid(`${bad.join(', ')} can only be used by a registry-wide webhook (one created without model_name).`);
 }
 
-export function renderWebhook(w: WebhookRow): WebhookJson {
+function renderWebhook(w: WebhookRow): WebhookJson {
   return {
     id: w.id,
     events: JSON.parse(w.events) as WebhookEvent[],
@@ -225,7 +215,7 @@ export async function listWebhooks(deps: WebhookDeps, principal: Principal, inpu
     await requireManage(deps, principal, model, () => modelNotFound(name));
     where.push('w.model_id = ?');
     binds.push(model.id);
-  } else if (!principal.isAdmin && !(await managesRoot(db, principal))) {
+  } else if (!principal.isAdmin && rank(await rootLevel(db, principal)) < rank('CAN_MANAGE')) {
     // Only models the caller holds CAN_MANAGE on, directly or through a group; never registry-wide webhooks.
     where.push(`w.model_id IN (SELECT object_id FROM grants WHERE level = 'CAN_MANAGE' AND principal_id IN (SELECT value FROM json_each(?)))`);
     binds.push(granteeIds(principal));
@@ -252,15 +242,6 @@ export async function listWebhooks(deps: WebhookDeps, principal: Principal, inpu
   const page = rows.slice(0, input.maxResults);
   const more = rows.length > input.maxResults;
   return { webhooks: page.map(renderWebhook), ...(more ? { nextPageToken: page[page.length - 1]!.id } : {}) };
-}
-
-/** A CAN_MANAGE grant on `root` (to the caller or a group of it) manages every model. */
-async function managesRoot(db: SqlDb, principal: Principal): Promise<boolean> {
-  const r = await db
-    .prepare(`SELECT 1 AS x FROM grants WHERE object_id = '${ROOT}' AND level = 'CAN_MANAGE' AND principal_id IN (SELECT value FROM json_each(?)) LIMIT 1`)
-    .bind(granteeIds(principal))
-    .first();
-  return r !== null;
 }
 
 /**

@@ -7,17 +7,18 @@
  * page that says what went wrong in words; refusals are recorded in the audit trail as the API records them.
  */
 import { GatewayError, Refusal } from '../../core/errors.ts';
+import { constantTimeEqual } from '../../core/ids.ts';
 import { rawPath } from '../middleware/path-guard.ts';
 import { readBodyLimited } from '../body-limit.ts';
 import type { Ctx } from '../env.ts';
 import { h } from './h.ts';
 import { UI, pageUrl, redirect, render } from './layout.ts';
-import { currentSession, sameOrigin, sameToken, type Session } from './session.ts';
+import { currentSession, sameOrigin, type Session } from './session.ts';
 
 export type Form = Record<string, string | string[]>;
 
 /** Largest form accepted: a description or comment (64 KiB of text, escaped) with room to spare. */
-export const FORM_MAX_BYTES = 1024 * 1024;
+const FORM_MAX_BYTES = 1024 * 1024;
 
 /** A form's field as one string ('' when absent; the first when repeated). */
 export function field(form: Form, name: string): string {
@@ -115,7 +116,7 @@ export function action(fn: (c: Ctx, s: Session, form: Form) => Promise<Response>
     }
     const clean = await readForm(c);
     if (!clean) return unreadableForm(c, s);
-    if (!sameToken(field(clean, 'csrf'), s.csrf)) {
+    if (!constantTimeEqual(field(clean, 'csrf'), s.csrf)) {
       audit(c, s, `${c.req.method} ${rawPath(c.req.url)}: missing or wrong form token`, 403);
       return render(c, { title: 'Refused', session: s, status: 403, error: 'This form is out of date or did not come from regate (its form token does not match your session), so nothing was changed. Reload the page and try again.' }, backToModels());
     }

@@ -5,7 +5,7 @@
  * `jsx()` calls (what the JSX transform would emit), in plain `.ts`. Hono escapes every string child and
  * attribute value, so page code never builds HTML by concatenation.
  */
-import { jsx, Fragment, type Child } from 'hono/jsx';
+import { jsx, type Child } from 'hono/jsx';
 
 export type { Child };
 export type Props = Record<string, unknown> | null;
@@ -13,9 +13,4 @@ export type Props = Record<string, unknown> | null;
 /** @example h('a', { href: '/ui/models' }, 'Models') */
 export function h(tag: string, props: Props = null, ...children: Child[]): ReturnType<typeof jsx> {
   return jsx(tag, props, ...children);
-}
-
-/** Several nodes without a wrapper element. */
-export function frag(...children: Child[]): ReturnType<typeof jsx> {
-  return jsx(Fragment as unknown as Function, null, ...children);
 }

@@ -1,10 +1,10 @@
 /**
  * @module labels
- * How levels and stages are named on the pages (the document's words), and the stage order.
+ * How levels are named on the pages (the document's words), and how times are shown.
  */
 import type { Level } from '../../core/access/levels.ts';
 
-export const LEVEL_LABELS: Record<string, string> = {
+const LEVEL_LABELS: Record<string, string> = {
   NO_PERMISSIONS: 'No permissions',
   CAN_READ: 'Can Read',
   CAN_EDIT: 'Can Edit',
@@ -15,8 +15,6 @@ export const LEVEL_LABELS: Record<string, string> = {
 };
 
 export const levelLabel = (level: Level | string): string => LEVEL_LABELS[level] ?? level;
-
-export const STAGE_ORDER = ['None', 'Staging', 'Production', 'Archived'] as const;
 
 /** @example timeText(0) // '1970-01-01 00:00 UTC' */
 export function timeText(ms: number): string {

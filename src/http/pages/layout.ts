@@ -56,7 +56,7 @@ export async function render(c: Ctx, o: PageOptions, ...body: Child[]): Promise<
   return new Response(html, { status: o.status ?? 200, headers: await pageHeaders() });
 }
 
-export async function pageHeaders(): Promise<Headers> {
+async function pageHeaders(): Promise<Headers> {
   return new Headers({
     'Content-Type': 'text/html; charset=utf-8',
     'Cache-Control': 'no-store',

@@ -13,7 +13,8 @@ import { h, type Child } from './h.ts';
 import { api } from './api.ts';
 import { UI, pageUrl, render } from './layout.ts';
 import { page } from './guard.ts';
-import { STAGE_ORDER, levelLabel, timeText } from './labels.ts';
+import { STAGES } from '../../core/registry/stages.ts';
+import { levelLabel, timeText } from './labels.ts';
 import { describeItem, modelFeed } from './activity.ts';
 import type { Session } from './session.ts';
 
@@ -22,7 +23,7 @@ interface Version { version: string; current_stage: string; status: string; stat
 interface OpenRequest { id: string; from_stage?: string; to_stage?: string; user_id: string; comment?: string; creation_timestamp: number; available_actions: string[] }
 
 /** What a finished action says (by code: a link cannot put its own words on the page). */
-export const DONE: Record<string, string> = {
+const DONE: Record<string, string> = {
   description: 'Description saved.',
   requested: 'Transition requested.',
   approve: 'Request approved; the version was transitioned.',
@@ -134,7 +135,7 @@ function requestForm(s: Session, name: string, v: Version): Child {
     hidden('csrf', s.csrf), hidden('name', name), hidden('version', v.version),
     h('div', null,
       h('label', { for: id }, `Version ${v.version} to`),
-      h('select', { id, name: 'stage' }, ...STAGE_ORDER.filter((st) => st !== v.current_stage).map((st) => h('option', { value: st }, st)))),
+      h('select', { id, name: 'stage' }, ...STAGES.filter((st) => st !== v.current_stage).map((st) => h('option', { value: st }, st)))),
     h('div', null,
       h('label', { for: `comment-${v.version}` }, 'Request comment'),
       h('input', { id: `comment-${v.version}`, name: 'comment', type: 'text', maxlength: 65536 })),

@@ -13,7 +13,8 @@ import { h } from './h.ts';
 import { api } from './api.ts';
 import { UI, pageUrl, render } from './layout.ts';
 import { page } from './guard.ts';
-import { STAGE_ORDER, levelLabel, timeText } from './labels.ts';
+import { STAGES } from '../../core/registry/stages.ts';
+import { levelLabel, timeText } from './labels.ts';
 import type { Session } from './session.ts';
 
 const PAGE_SIZE = 50;
@@ -26,7 +27,7 @@ interface ModelSummary {
 }
 
 /** A name search as an MLflow filter: case-insensitive substring; quotes doubled as the filter grammar wants. */
-export function nameFilter(q: string): string | undefined {
+function nameFilter(q: string): string | undefined {
   return q === '' ? undefined : `name ILIKE '%${q.replace(/'/g, "''")}%'`;
 }
 
@@ -74,12 +75,12 @@ async function show(c: Ctx, s: Session): Promise<Response> {
           h('caption', { class: 'muted' }, `${models.length} model${models.length === 1 ? '' : 's'}${q ? ` matching “${q}”` : ''}`),
           h('thead', null, h('tr', null,
             h('th', { scope: 'col' }, 'Name'),
-            ...STAGE_ORDER.map((st) => h('th', { scope: 'col' }, st === 'None' ? 'Latest (None)' : st)),
+            ...STAGES.map((st) => h('th', { scope: 'col' }, st === 'None' ? 'Latest (None)' : st)),
             h('th', { scope: 'col' }, 'Your level'),
             h('th', { scope: 'col' }, 'Last modified'))),
           h('tbody', null, ...models.map((m) => h('tr', null,
             h('td', null, h('a', { href: pageUrl(`${UI}/model`, { name: m.name }) }, m.name)),
-            ...STAGE_ORDER.map((st) => {
+            ...STAGES.map((st) => {
               const v = m.latest_versions.find((x) => x.current_stage === st);
               return h('td', null, v ? `Version ${v.version}` : h('span', { class: 'muted' }, '—'));
             }),

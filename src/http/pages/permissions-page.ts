@@ -11,6 +11,7 @@
 import { listPrincipals } from '../../core/identity/store.ts';
 import { ADMINS_GROUP, type PrincipalKind } from '../../core/identity/principal.ts';
 import { isGrantLevel, type GrantLevel } from '../../core/access/levels.ts';
+import { ROOT } from '../../core/access/resolve.ts';
 import type { Ctx } from '../env.ts';
 import { h } from './h.ts';
 import { api } from './api.ts';
@@ -44,7 +45,7 @@ function principalOf(e: AclEntry): { kind: PrincipalKind; name: string } {
 }
 
 /** Parses an entry carried in the form; anything else is dropped (the API validates again on Save). */
-export function parseEntry(raw: string): Entry | null {
+function parseEntry(raw: string): Entry | null {
   try {
     const v = JSON.parse(raw) as unknown;
     if (!Array.isArray(v) || v.length !== 3) return null;
@@ -58,7 +59,7 @@ export function parseEntry(raw: string): Entry | null {
 
 /** Which object the dialog is for: `registry=1` (root) or `model=<name>` (its id read through the API). */
 async function target(c: Ctx, s: Session, q: (k: string) => string | undefined): Promise<Target | { status: number; error: string }> {
-  if (q('registry') === '1') return { id: 'root', label: 'all registered models' };
+  if (q('registry') === '1') return { id: ROOT, label: 'all registered models' };
   const name = q('model') ?? '';
   const r = await api(c, s.token, 'GET', '/api/2.0/mlflow/databricks/registered-models/get', { query: { name } });
   if (!r.ok) return { status: r.status, error: r.message };
@@ -80,7 +81,7 @@ async function dialog(c: Ctx, s: Session, t: Target, pending: Entry[] | null, o:
   for (const e of entries) {
     const p = principalOf(e);
     for (const perm of e.all_permissions) {
-      const builtIn = t.id === 'root' && p.kind === 'group' && p.name === ADMINS_GROUP;
+      const builtIn = t.id === ROOT && p.kind === 'group' && p.name === ADMINS_GROUP;
       if (perm.inherited || builtIn || !isGrantLevel(perm.permission_level)) {
         const from = builtIn ? 'built in: workspace admins' : (perm.inherited_from_object ?? []).some((x) => x.startsWith('/settings/'))
           ? 'workspace setting REGATE_MODEL_CREATORS' : 'all registered models';
@@ -116,7 +117,7 @@ async function dialog(c: Ctx, s: Session, t: Target, pending: Entry[] | null, o:
           h('select', { id: 'principal', name: 'principal' },
             h('option', { value: '' }, 'Choose…'),
             h('optgroup', { label: 'Users' }, ...users!.slice(0, PICKER_MAX).map((u) => option('user', u.name, u.display_name && u.display_name !== u.name ? `${u.display_name} (${u.name})` : u.name))),
-            h('optgroup', { label: 'Groups' }, ...groups!.filter((g) => !(t.id === 'root' && g.name === ADMINS_GROUP)).slice(0, PICKER_MAX).map((g) => option('group', g.name, g.name))),
+            h('optgroup', { label: 'Groups' }, ...groups!.filter((g) => !(t.id === ROOT && g.name === ADMINS_GROUP)).slice(0, PICKER_MAX).map((g) => option('group', g.name, g.name))),
             h('optgroup', { label: 'Service principals' }, ...sps!.slice(0, PICKER_MAX).map((p) => option('service_principal', p.name, `${p.display_name} (${p.name})`))))),
         h('div', null,
           h('label', { for: 'level' }, 'Permission'),

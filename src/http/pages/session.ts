@@ -12,6 +12,7 @@
  */
 import type { Context } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
+import { base64url } from '../../core/crypto-ops.ts';
 import { GatewayError } from '../../core/errors.ts';
 import type { Principal } from '../../core/identity/principal.ts';
 import { authenticate } from '../middleware/authenticate.ts';
@@ -19,9 +20,9 @@ import type { AppEnv } from '../env.ts';
 
 type C = Context<AppEnv>;
 
-export const COOKIE_HTTP = 'regate_session';
+const COOKIE_HTTP = 'regate_session';
 /** Over HTTPS: the `__Host-` prefix makes browsers refuse the cookie unless Secure, Path=/ and host-only. */
-export const COOKIE_HTTPS = '__Host-regate_session';
+const COOKIE_HTTPS = '__Host-regate_session';
 
 export interface Session {
   principal: Principal;
@@ -32,7 +33,7 @@ export interface Session {
 }
 
 /** HTTPS as the browser sees it: the request itself, or a configured public URL behind a TLS proxy. */
-export function isSecure(c: C): boolean {
+function isSecure(c: C): boolean {
   if (new URL(c.req.url).protocol === 'https:') return true;
   const pub = c.var.deps.config.publicUrl;
   return pub !== undefined && pub.startsWith('https:');
@@ -43,11 +44,9 @@ function cookieToken(c: C): string | undefined {
 }
 
 /** @example await csrfFor('dapi…') // 43 base64url characters */
-export async function csrfFor(token: string): Promise<string> {
+async function csrfFor(token: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`regate-ui-csrf\u0000${token}`));
-  let s = '';
-  for (const b of new Uint8Array(digest)) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return base64url(new Uint8Array(digest));
 }
 
 /**
@@ -103,12 +102,4 @@ export function sameOrigin(c: C): boolean {
   }
   const site = c.req.header('Sec-Fetch-Site');
   return site === undefined || site === 'same-origin';
-}
-
-/** Constant-time comparison of two form tokens. */
-export function sameToken(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return d === 0;
 }

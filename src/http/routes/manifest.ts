@@ -19,7 +19,7 @@ import type { Route } from '../env.ts';
 import { params } from '../params.ts';
 import { versionParam } from '../registry-params.ts';
 
-export const MANIFEST_PATH = '/api/2.0/regate/model-versions/manifest';
+const MANIFEST_PATH = '/api/2.0/regate/model-versions/manifest';
 
 export const routes: Route[] = [
   {

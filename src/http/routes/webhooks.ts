@@ -26,8 +26,8 @@ import { ok } from '../respond.ts';
 
 const BASE = '/api/2.0/mlflow/registry-webhooks';
 const ID_MAX = 64;
-export const LIST_DEFAULT = 100;
-export const LIST_MAX = 1000;
+const LIST_DEFAULT = 100;
+const LIST_MAX = 1000;
 
 function webhookDeps(c: Ctx): WebhookDeps {
   const d = c.var.deps;

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SqliteDb } from '../src/adapters/sqlite/sqlite-db.ts';
+import { EpochNotice } from '../src/adapters/sqlite/epoch-notice.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { FIRST_ADMIN } from '../src/core/bootstrap.ts';
 import { resetAdminToken } from '../src/core/identity/recovery.ts';
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const db = new SqliteDb(dbPath);
+  // Announce the change to running instances (they read their epochs again at their next request).
+  const notice = new EpochNotice(db, `${dbPath}-epochs`, systemClock);
   try {
     const r = await resetAdminToken(db, systemClock, userName);
     const what = r.created ? 'created' : r.reactivated ? 'reactivated' : 'kept';
@@ -57,6 +60,7 @@ async function main(): Promise<void> {
         `Its new token, shown only this once (keep it): ${r.token}\n`,
     );
   } finally {
+    notice.close();
     db.close();
   }
 }

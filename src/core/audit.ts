@@ -47,6 +47,13 @@ export function auditStatement(db: SqlDb, clock: Clock, e: AuditEvent): SqlState
   return insertAt(db, clock.now(), e);
 }
 
+/** Commits `rows` in one transaction (multi-row INSERTs): the group commit's write, shared with the audit thread. */
+export async function writeAuditRows(db: SqlDb, rows: ReadonlyArray<{ at: number; e: AuditEvent }>): Promise<void> {
+  const statements: SqlStatement[] = [];
+  for (let i = 0; i < rows.length; i += AUDIT_ROWS_PER_INSERT) statements.push(insertMany(db, rows.slice(i, i + AUDIT_ROWS_PER_INSERT)));
+  await db.batch(statements);
+}
+
 /** Where records that are not part of a change go. `record` never throws and never waits. */
 export interface AuditSink {
   record(e: AuditEvent): void;
@@ -111,7 +118,12 @@ export class BatchingAuditSink implements AuditSink {
   }
 
   record(e: AuditEvent): void {
-    this.#rows.push({ at: this.#clock.now(), e });
+    this.recordAt(this.#clock.now(), e);
+  }
+
+  /** `record` of a row already stamped: rows handed over by ThreadedAuditSink keep their time and order. */
+  recordAt(at: number, e: AuditEvent): void {
+    this.#rows.push({ at, e });
     if (this.#rows.length >= this.#maxRows) void this.flush();
     else if (this.#timer === undefined) this.#timer = this.#timers.setTimeout(() => void this.flush(), this.#maxDelayMs);
   }
@@ -132,9 +144,7 @@ export class BatchingAuditSink implements AuditSink {
     this.#rows = [];
     this.#writing = rows.length;
     try {
-      const statements: SqlStatement[] = [];
-      for (let i = 0; i < rows.length; i += AUDIT_ROWS_PER_INSERT) statements.push(insertMany(this.#db, rows.slice(i, i + AUDIT_ROWS_PER_INSERT)));
-      await this.#db.batch(statements);
+      await writeAuditRows(this.#db, rows);
       this.#failures = 0;
     } catch (err) {
       // Keep the rows for the next flush (the database may be busy or full), within a bound.

@@ -15,15 +15,26 @@ export interface Migration {
   sql: string;
 }
 
-/** Splits a migration into statements. Our migrations hold no semicolons inside literals or triggers. */
+/**
+ * Splits a migration into statements. Our migrations hold no semicolons inside literals; a `CREATE TRIGGER`
+ * runs on to the `END` that closes its body (whose own statements end in semicolons).
+ */
 export function splitStatements(sql: string): string[] {
-  return sql
+  const out: string[] = [];
+  let pending = '';
+  const pieces = sql
     .split('\n')
     .filter((l) => !l.trimStart().startsWith('--'))
     .join('\n')
-    .split(';')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
+    .split(';');
+  for (const piece of pieces) {
+    pending = pending === '' ? piece.trim() : `${pending};${piece}`;
+    if (/^CREATE\s+(TEMP\s+|TEMPORARY\s+)?TRIGGER\b/i.test(pending) && !/\bEND\s*$/i.test(pending)) continue;
+    if (pending.trim().length > 0) out.push(pending.trim());
+    pending = '';
+  }
+  if (pending.trim().length > 0) out.push(pending.trim());
+  return out;
 }
 
 /** wrangler's own definition, character for character in its columns. */

@@ -1,8 +1,8 @@
 /**
  * @module app
- * Builds the Hono app from the route table. Every request passes the same chain: request id, path guard,
- * authentication (skipped only for routes marked public), the route's admin check (routes marked admin), then
- * the handler. Errors of every kind leave as `{error_code, message}` JSON, and every refusal (a `Refusal` from
+ * Builds the Hono app from the route table. Every request passes the same chain (one middleware): request id,
+ * path guard, authentication (skipped only for routes marked public), the route's admin check (routes marked
+ * admin), then the handler. Errors of every kind leave as `{error_code, message}` JSON, and every refusal (a `Refusal` from
  * the permission gate, or any PERMISSION_DENIED) is recorded in the audit trail here, once.
  */
 import { Hono, type Context } from 'hono';
@@ -10,7 +10,7 @@ import { GatewayError, Refusal, denied } from '../core/errors.ts';
 import { SqlError, sqlErrorToGateway } from '../core/sql-errors.ts';
 import type { AppEnv, Deps, Route } from './env.ts';
 import { errorResponse } from './respond.ts';
-import { pathGuard, rawPath } from './middleware/path-guard.ts';
+import { checkTarget, rawPath } from './middleware/path-guard.ts';
 import { authenticate } from './middleware/authenticate.ts';
 import { ROUTES } from './routes/index.ts';
 
@@ -32,13 +32,11 @@ export function createApp(deps: Deps, opts: AppOptions = {}): Hono<AppEnv> {
   // path variant can borrow a public route's exemption.
   const publicRoutes = new Set(routes.filter((r) => r.auth === 'public').map((r) => publicKey(r.method, r.path)));
 
+  // One middleware, not three: each step of Hono's chain costs an async frame on every request.
   app.use('*', async (c, next) => {
     c.set('deps', deps);
     c.set('requestId', crypto.randomUUID());
-    await next();
-  });
-  app.use('*', pathGuard(opts.rawTarget));
-  app.use('*', async (c, next) => {
+    checkTarget(c, opts.rawTarget);
     const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
     const path = rawPath(c.req.url);
     if (!publicRoutes.has(publicKey(method, path)) && !publicRoutes.has(publicKey(c.req.method, path))) {

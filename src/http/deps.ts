@@ -11,8 +11,10 @@ import type { ObjectStore } from '../core/storage/object-store.ts';
 import type { SharedKeyRing } from '../core/artifacts/key-ring.ts';
 import type { Timers } from '../core/timers.ts';
 import { AclCache, type AclEntry } from '../core/access/acl-cache.ts';
+import { DataCache, type DataEntry } from '../core/access/data-cache.ts';
+import { readEpochs, type EpochSource } from '../core/access/epoch.ts';
 import { IdentityCache, type PrincipalEntry, type TokenEntry } from '../core/identity/identity-cache.ts';
-import { BatchingAuditSink, type BatchingAuditOptions } from '../core/audit.ts';
+import { BatchingAuditSink, type AuditSink, type BatchingAuditOptions } from '../core/audit.ts';
 import { createArtifactKeyResolver } from '../core/artifacts/download-access.ts';
 import { DEFAULT_IDLE_MS, DEFAULT_TTFB_MS, type DownloadLimits } from '../core/artifacts/download-limits.ts';
 import { MAX_TTL_SECONDS } from '../core/artifacts/signed-url.ts';
@@ -20,6 +22,7 @@ import type { VerifiedToken } from '../core/artifacts/verified-tokens.ts';
 import type { IssuedToken } from '../core/artifacts/issued-tokens.ts';
 import { respondWithStream, type ObjectResponder } from '../core/artifacts/object-responder.ts';
 import type { Deps } from './env.ts';
+import { AnswerMemo, MEMO_ENTRIES, type MemoAnswer } from './answer-memo.ts';
 import { webCryptoOps, type CryptoOps } from '../core/crypto-ops.ts';
 
 export interface RuntimePorts {
@@ -28,6 +31,8 @@ export interface RuntimePorts {
   logger: Logger;
   config: Config;
   workspaceId: string;
+  /** Where requests get the epochs; default: one statement per request. */
+  epochs?: EpochSource;
   objectStore: ObjectStore;
   keyRing: SharedKeyRing;
   timers: Timers;
@@ -39,6 +44,8 @@ export interface RuntimePorts {
   download?: DownloadLimits;
   /** Overrides of the audit group commit (tests). */
   audit?: BatchingAuditOptions;
+  /** The audit sink, when the runtime brings its own (Node, file database: ThreadedAuditSink); default the in-thread group commit on `db`. */
+  auditSink?: AuditSink;
   /** The runtime's way of writing a download body; default: the portable guarded web stream. */
   respondObject?: ObjectResponder;
 }
@@ -51,9 +58,10 @@ export const LISTING_PAGES = 64;
 /** @example const deps = createDeps({ db, clock, logger, config, workspaceId, objectStore, keyRing, timers, cache }) */
 export function createDeps(p: RuntimePorts): Deps {
   const acl = new AclCache(p.cache<AclEntry>(CACHE_ENTRIES));
+  const rows = new DataCache(p.cache<DataEntry>(CACHE_ENTRIES));
   const crypto = p.crypto ?? webCryptoOps;
   const identities = new IdentityCache(p.cache<TokenEntry>(CACHE_ENTRIES), p.cache<PrincipalEntry>(CACHE_ENTRIES), p.clock, crypto.sha256Hex);
-  const audit = new BatchingAuditSink(p.db, p.clock, p.timers, p.logger, p.audit);
+  const audit = p.auditSink ?? new BatchingAuditSink(p.db, p.clock, p.timers, p.logger, p.audit);
   return {
     db: p.db,
     clock: p.clock,
@@ -61,13 +69,16 @@ export function createDeps(p: RuntimePorts): Deps {
     logger: p.logger,
     workspaceId: p.workspaceId,
     objectStore: p.objectStore,
+    epochs: p.epochs ?? (() => readEpochs(p.db)),
+    rows,
+    answers: new AnswerMemo(p.cache<MemoAnswer>(MEMO_ENTRIES), p.clock),
     acl,
     identities,
     keyRing: p.keyRing,
     verifiedTokens: p.cache<VerifiedToken>(CACHE_ENTRIES),
     issuedTokens: p.cache<IssuedToken>(CACHE_ENTRIES),
     listings: p.cache<{ json: string }>(LISTING_PAGES),
-    artifactKey: createArtifactKeyResolver({ db: p.db, acl, identities, audit }),
+    artifactKey: createArtifactKeyResolver({ db: p.db, acl, identities, audit, rows }),
     audit,
     timers: p.timers,
     crypto,

@@ -8,6 +8,9 @@ import type { Clock, Logger, SqlDb } from '../core/ports.ts';
 import type { Config } from '../core/config.ts';
 import type { Principal } from '../core/identity/principal.ts';
 import type { ObjectStore } from '../core/storage/object-store.ts';
+import type { EpochSource } from '../core/access/epoch.ts';
+import type { DataCache } from '../core/access/data-cache.ts';
+import type { AnswerMemo } from './answer-memo.ts';
 import type { AclCache } from '../core/access/acl-cache.ts';
 import type { SharedKeyRing } from '../core/artifacts/key-ring.ts';
 import type { Timers } from '../core/timers.ts';
@@ -32,6 +35,12 @@ export interface Deps {
   workspaceId: string;
   /** Artifact storage. */
   objectStore: ObjectStore;
+  /** The current workspace epochs (the database each time, or the Node runtime's notice-checked copy). */
+  epochs: EpochSource;
+  /** Registry rows read under the current data epoch (models, versions, files). */
+  rows: DataCache;
+  /** Answers of hot GETs per caller and URL, while their epochs hold (answer-memo.ts). */
+  answers: AnswerMemo;
   /** Cached permission decisions. */
   acl: AclCache;
   /** Cached tokens and principals. */

@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SqliteDb } from '../adapters/sqlite/sqlite-db.ts';
+import { EpochNotice } from '../adapters/sqlite/epoch-notice.ts';
 import { applyMigrations, type Migration } from '../core/migrate.ts';
 import { bootstrap, type BootstrapResult } from '../core/bootstrap.ts';
 import { parseConfig } from '../core/config.ts';
@@ -27,7 +28,8 @@ import { systemTimers, type Timers } from '../core/timers.ts';
 import { openSqlKeyRing, type SqlKeyRing } from '../core/artifacts/sql-key-ring.ts';
 import { ephemeralKek, kekFromEnv } from '../core/artifacts/kek.ts';
 import type { DownloadLimits } from '../core/artifacts/download-limits.ts';
-import type { BatchingAuditOptions } from '../core/audit.ts';
+import { BatchingAuditSink, type BatchingAuditOptions } from '../core/audit.ts';
+import { startAuditThread } from './node-audit-thread.ts';
 import { isSweepable, startSweeps, sweepSettings, type Sweeps } from './node-sweeps.ts';
 import { upgradeLegacyEtags } from './legacy-etags.ts';
 
@@ -80,15 +82,30 @@ export async function createNodeDeps(
     opts.dataDir === ':memory:'
       ? await openSqlKeyRing(db, clock, (await kekFromEnv(env)) ?? (await ephemeralKek()))
       : await openNodeKeyRing(db, opts.dataDir, { clock, env });
+  const logger = opts.logger ?? jsonLogger(clock);
+  const timers = opts.timers ?? systemTimers;
+  // Audit rows committed by a worker thread with its own connection (node-audit-thread.ts): the INSERTs, their
+  // WAL writes and checkpoints stay off the event loop. The in-thread group commit on `db` is its fallback, and
+  // the sink itself for ':memory:' (another connection would see another database).
+  const inThread = new BatchingAuditSink(db, clock, timers, logger, opts.audit);
+  const auditSink =
+    dbPath === ':memory:'
+      ? inThread
+      : startAuditThread({ dbPath, clock, logger, timers, fallback: inThread, ...(opts.audit?.maxBuffered ? { options: { maxBuffered: opts.audit.maxBuffered } } : {}) });
+  // The epochs from memory, announced through a notice file beside the database (epoch-notice.ts); a database in
+  // memory has no other instance, and reads them per request.
+  const notice = dbPath === ':memory:' ? undefined : new EpochNotice(db, `${dbPath}-epochs`, clock, logger);
   const deps = createDeps({
     db,
     clock,
     config,
-    logger: opts.logger ?? jsonLogger(clock),
+    logger,
+    ...(notice ? { epochs: notice.read } : {}),
     workspaceId: boot.workspaceId,
     objectStore,
     keyRing,
-    timers: opts.timers ?? systemTimers,
+    timers,
+    auditSink,
     crypto: nodeCryptoOps,
     cache: <V extends object>(max: number) => createLruCache<V>({ max, clock }),
     ...(opts.download ? { download: opts.download } : {}),

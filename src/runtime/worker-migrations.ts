@@ -16,6 +16,7 @@ import m0005 from '../../migrations/0005_version_order_description.sql';
 import m0006 from '../../migrations/0006_webhooks.sql';
 import m0007 from '../../migrations/0007_artifact_sha256.sql';
 import m0008 from '../../migrations/0008_model_has_description.sql';
+import m0009 from '../../migrations/0009_data_epoch.sql';
 
 export const WORKER_MIGRATIONS: readonly Migration[] = [
   { name: '0001_init.sql', sql: m0001 },
@@ -26,4 +27,5 @@ export const WORKER_MIGRATIONS: readonly Migration[] = [
   { name: '0006_webhooks.sql', sql: m0006 },
   { name: '0007_artifact_sha256.sql', sql: m0007 },
   { name: '0008_model_has_description.sql', sql: m0008 },
+  { name: '0009_data_epoch.sql', sql: m0009 },
 ];

@@ -80,8 +80,8 @@ describe('AclCache', () => {
   });
 
   it('stays within its bound under 100k distinct principal/model pairs', () => {
-    const cache = createLruCache<{ level: 'CAN_READ'; modelEpoch: number; globalEpoch: number }>({ max: 1000, clock: h.clock });
-    for (let i = 0; i < 100_000; i++) cache.set(AclCache.key(`p${i}`, `m${i % 977}`), { level: 'CAN_READ', modelEpoch: 0, globalEpoch: 0 }, 60_000);
+    const cache = createLruCache<{ level: 'CAN_READ'; modelEpoch: number; globalEpoch: number; dataEpoch: number }>({ max: 1000, clock: h.clock });
+    for (let i = 0; i < 100_000; i++) cache.set(AclCache.key(`p${i}`, `m${i % 977}`), { level: 'CAN_READ', modelEpoch: 0, globalEpoch: 0, dataEpoch: 0 }, 60_000);
     expect(cache.size).toBe(1000);
   });
 

@@ -70,6 +70,8 @@ function primaryCode(e: unknown): number | undefined {
 
 /** Whether running `sql` deletes rows: such writes may spend the reserve on a full disk. */
 const DELETES = /^\s*DELETE\s/i;
+/** Whether `sql` only reads (anything else, `WITH … INSERT` included, counts as a write for `onWrite`). */
+const READS = /^\s*SELECT\s/i;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -92,16 +94,24 @@ class SqliteStatement implements SqlStatement {
     return this.owner.compiled(this.sql).all(...(this.values as SQLInputValue[])) as Record<string, unknown>[];
   }
   first<T>(): Promise<T | null> {
-    return this.owner.attempt(() => (this.owner.compiled(this.sql).get(...(this.values as SQLInputValue[])) as T | undefined) ?? null, DELETES.test(this.sql));
+    return this.owner.attempt(
+      () => (this.owner.compiled(this.sql).get(...(this.values as SQLInputValue[])) as T | undefined) ?? null,
+      DELETES.test(this.sql),
+      !READS.test(this.sql),
+    );
   }
   all<T>(): Promise<T[]> {
-    return this.owner.attempt(() => this.exec() as T[], DELETES.test(this.sql));
+    return this.owner.attempt(() => this.exec() as T[], DELETES.test(this.sql), !READS.test(this.sql));
   }
   run(): Promise<{ changes: number }> {
-    return this.owner.attempt(() => {
-      const r = this.owner.compiled(this.sql).run(...(this.values as SQLInputValue[]));
-      return { changes: Number(r.changes) };
-    }, DELETES.test(this.sql));
+    return this.owner.attempt(
+      () => {
+        const r = this.owner.compiled(this.sql).run(...(this.values as SQLInputValue[]));
+        return { changes: Number(r.changes) };
+      },
+      DELETES.test(this.sql),
+      true,
+    );
   }
 }
 
@@ -111,6 +121,11 @@ export class SqliteDb implements SqlDb {
   readonly #lockWaitMs: number;
   /** Disk space kept for deletes on a full disk; none for ':memory:'. */
   readonly reserve: DiskReserve | undefined;
+  /**
+   * Called synchronously after every statement or batch that may have written, once it has committed and before
+   * its promise settles (epoch-notice.ts tells other instances here). It must not throw.
+   */
+  onWrite: (() => void) | undefined;
 
   /** @param path a file path, or ':memory:' */
   constructor(path: string, opts: SqliteDbOptions = {}) {
@@ -128,13 +143,14 @@ export class SqliteDb implements SqlDb {
    * module doc: lock timeouts are retried on timers until the lock wait is used up, then SqlError('busy'); a
    * full disk is SqlError('full'), after one retry on the released reserve when `deletes`.
    */
-  async attempt<T>(work: () => T, deletes: boolean): Promise<T> {
+  async attempt<T>(work: () => T, deletes: boolean, writes: boolean): Promise<T> {
     const deadline = performance.now() + this.#lockWaitMs;
     let pause = 2;
     let usedReserve = false;
     for (;;) {
       try {
         const out = work();
+        if (writes) this.onWrite?.();
         if (this.reserve?.spent) void this.reserve.restore();
         return out;
       } catch (e) {
@@ -180,7 +196,7 @@ export class SqliteDb implements SqlDb {
       if (!(s instanceof SqliteStatement) || s.owner !== this) return Promise.reject(new TypeError('SqliteDb.batch takes statements it prepared'));
     }
     const deletes = statements.some((s) => DELETES.test((s as SqliteStatement).sql));
-    return this.attempt(() => this.#transaction(statements as SqliteStatement[]), deletes);
+    return this.attempt(() => this.#transaction(statements as SqliteStatement[]), deletes, true);
   }
 
   /** The batch as one synchronous transaction: nothing else can run between its BEGIN and COMMIT. */

@@ -4,7 +4,8 @@
  * longer than denials, so a new grant shows quickly. Each entry records the model's `acl_epoch` and the
  * global epoch it was computed under, and is used only while both still hold:
  * - the model's epoch comes from the model row, which every check reads with the data it needs anyway;
- * - the global epoch is the one the request read at its start (`principal.epochs`, one statement per request).
+ * - the global and data epochs are the ones the request read at its start (`principal.epochs`); the data epoch
+ *   moves with any write to the grants table, even one made with the sqlite3 shell.
  * So a grant, group or principal change made on any instance is seen by the next request everywhere; the TTLs
  * bound memory, not staleness. This instance also drops entries at once when it writes a change.
  */
@@ -18,6 +19,8 @@ export interface AclEntry {
   level: Level;
   modelEpoch: number;
   globalEpoch: number;
+  /** The data epoch: moved by any write to grants, including one made outside regate (migration 0009). */
+  dataEpoch: number;
 }
 
 export interface AclCacheOptions {
@@ -55,11 +58,12 @@ export class AclCache {
     if (principal.isAdmin) return 'CAN_MANAGE';
     const key = AclCache.key(principal.id, model.id);
     const hit = this.cache.get(key);
-    if (hit && hit.modelEpoch === model.acl_epoch && hit.globalEpoch === principal.epochs.global) return hit.level;
+    const e = principal.epochs;
+    if (hit && hit.modelEpoch === model.acl_epoch && hit.globalEpoch === e.global && hit.dataEpoch === e.data) return hit.level;
     // The epochs were read before the grants: a change racing this computation leaves an entry already stale.
     const level = await effectiveLevel(db, principal, model.id);
     const ttl = rank(level) >= rank('CAN_READ') ? this.allowTtlMs : this.denyTtlMs;
-    this.cache.set(key, { level, modelEpoch: model.acl_epoch, globalEpoch: principal.epochs.global }, ttl);
+    this.cache.set(key, { level, modelEpoch: model.acl_epoch, globalEpoch: e.global, dataEpoch: e.data }, ttl);
     return level;
   }
 

@@ -2,13 +2,14 @@
  * @module download-access
  * What the download route asks once a token has verified: which object do its claims name, and may its
  * principal still read the model? The claims alone decide (model id, version, path), never the URL text.
- * One statement reads the model (with its ACL epoch), the version and the file together; the principal and
+ * One statement (none when warm: data-cache.ts) reads the model (with its ACL epoch), the version and the file together; the principal and
  * its level come from the identity and ACL caches, checked against the epochs the request read. So a
  * revocation stops new downloads at the next request on every instance, and a token whose principal lost
  * CAN_READ, or whose object changed (ETag), names nothing. Refusals of access are recorded in the audit trail.
  */
 import type { SqlDb } from '../ports.ts';
 import type { AclCache } from '../access/acl-cache.ts';
+import type { DataCache } from '../access/data-cache.ts';
 import type { Epochs } from '../access/epoch.ts';
 import type { IdentityCache } from '../identity/identity-cache.ts';
 import type { AuditSink } from '../audit.ts';
@@ -35,11 +36,14 @@ const DOWNLOAD_SQL = `SELECT m.id, m.name, m.description, m.user_id, m.created_a
 
 type DownloadRow = ModelRow & { a_key: string; a_size: number; a_etag: string; a_sha256: string | null };
 
-export function createArtifactKeyResolver(deps: { db: SqlDb; acl: AclCache; identities: IdentityCache; audit: AuditSink }): ArtifactKeyResolver {
-  const { db, acl, identities, audit } = deps;
+export function createArtifactKeyResolver(deps: { db: SqlDb; acl: AclCache; identities: IdentityCache; audit: AuditSink; rows: DataCache }): ArtifactKeyResolver {
+  const { db, acl, identities, audit, rows } = deps;
   return async (claims, epochs) => {
     if (!/^[1-9][0-9]{0,14}$/.test(claims.ver)) return null;
-    const row = await db.prepare(DOWNLOAD_SQL).bind(claims.mid, Number(claims.ver), claims.p).first<DownloadRow>();
+    // Warm, from memory under the request's data epoch (data-cache.ts): no statement.
+    const row = await rows.through(`dl\0${claims.mid}\0${claims.ver}\0${claims.p}`, epochs, () =>
+      db.prepare(DOWNLOAD_SQL).bind(claims.mid, Number(claims.ver), claims.p).first<DownloadRow>(),
+    );
     if (!row) return null;
     const principal = await identities.principal(db, claims.sub, epochs);
     if (!principal) return null;

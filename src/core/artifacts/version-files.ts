@@ -7,6 +7,7 @@
 import type { SqlDb } from '../ports.ts';
 import type { Principal } from '../identity/principal.ts';
 import type { AclCache } from '../access/acl-cache.ts';
+import type { DataCache } from '../access/data-cache.ts';
 import { notFound } from '../errors.ts';
 import { enforce, levelOn, modelNotFound } from '../access/authorize.ts';
 import { modelByName, versionRow, type ModelRow, type VersionRow } from '../registry/rows.ts';
@@ -38,7 +39,7 @@ export interface SignableArtifact {
 }
 
 /**
- * Model, version and file in one statement: the hot path of get-signed-download-uri. Only the columns the
+ * Model, version and file in one statement (none when warm): the hot path of get-signed-download-uri. Only the columns the
  * decision and the token need: every column costs a property on every row node:sqlite builds.
  */
 const SIGNABLE_SQL = `SELECT m.id, m.name, m.acl_epoch, v.version AS v_version, a.size AS a_size, a.etag AS a_etag
@@ -54,13 +55,16 @@ type SignableRow = Pick<ModelRow, 'id' | 'name' | 'acl_epoch'> & { v_version: nu
  * model, then missing version, then missing file.
  */
 export async function signableArtifact(
-  access: { db: SqlDb; acl: AclCache },
+  access: { db: SqlDb; acl: AclCache; rows: DataCache },
   principal: Principal,
   name: string,
   version: number,
   path: string,
 ): Promise<SignableArtifact> {
-  const row = await access.db.prepare(SIGNABLE_SQL).bind(name, version, path).first<SignableRow>();
+  // Warm, from memory under the data epoch the request read: any write to these rows moves it.
+  const row = await access.rows.through(`sign\0${name}\0${version}\0${path}`, principal.epochs, () =>
+    access.db.prepare(SIGNABLE_SQL).bind(name, version, path).first<SignableRow>(),
+  );
   if (!row) throw modelNotFound(name);
   const { v_version, a_size, a_etag, ...model } = row;
   enforce(model, await levelOn(access, principal, model), { kind: 'view' });

@@ -36,15 +36,19 @@ export async function modelEntityByName(db: SqlDb, name: string): Promise<ModelE
   const row = await db.prepare(ENTITY_SQL).bind(name).first<ModelRow & { tags_json: string; latest_json: string }>();
   if (!row) return null;
   const { tags_json, latest_json, ...model } = row;
+  let rendered: RegisteredModelJson | undefined;
   return {
     model,
+    // Rendered once: the entity may be served from the data cache many times (callers never mutate it).
     render() {
+      if (rendered) return rendered;
       const tags = JSON.parse(tags_json) as TagRow[];
       const latest = (JSON.parse(latest_json) as Array<VersionRow & { tags: TagRow[] }>).sort(
         (a, b) => STAGES.indexOf(a.stage) - STAGES.indexOf(b.stage),
       );
       const versions = latest.map(({ tags: vt, ...v }) => renderModelVersion(v, model.name, vt.length > 0 ? vt : undefined));
-      return renderRegisteredModel(model, tags.length > 0 ? tags : undefined, versions);
+      rendered = renderRegisteredModel(model, tags.length > 0 ? tags : undefined, versions);
+      return rendered;
     },
   };
 }

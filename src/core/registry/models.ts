@@ -17,6 +17,7 @@ import { authorizeModel, enforce, levelOn, modelNotFound } from '../access/autho
 import { modelEntityByName } from './model-entity.ts';
 import { modelByName, type ModelRow } from './rows.ts';
 import type { Stage } from './stages.ts';
+import type { DataCache } from '../access/data-cache.ts';
 import { latestVersionRows, renderModels, versionKey, versionTags } from './load.ts';
 import { renderModelDatabricks, renderModelVersion, type ModelVersionJson, type RegisteredModelJson } from './render.ts';
 import { validateName, validateTagKey, validateTagValue, validateTags } from './validate.ts';
@@ -26,6 +27,8 @@ export interface RegistryDeps {
   db: SqlDb;
   clock: Clock;
   acl: AclCache;
+  /** Registry rows under the current data epoch (registered-models/get reads its entity from here). */
+  rows: DataCache;
   /** Refusals of checks that hide rather than throw (e.g. a source the caller cannot read). */
   audit: AuditSink;
   /** Where versions' files live; deletes remove them after the rows are gone. */
@@ -106,7 +109,9 @@ export async function createModel(deps: RegistryDeps, principal: Principal, crea
 
 /** The whole entity in one statement (model-entity.ts), if the caller may view it. */
 async function viewableEntity(deps: RegistryDeps, principal: Principal, name: string) {
-  const entity = await modelEntityByName(deps.db, validateName(name));
+  const valid = validateName(name);
+  // Warm, from memory under the request's data epoch (access/data-cache.ts): no statement of its own.
+  const entity = await deps.rows.through(`entity\0${valid}`, principal.epochs, () => modelEntityByName(deps.db, valid));
   if (!entity) throw modelNotFound(name);
   const level = await levelOn(deps, principal, entity.model);
   enforce(entity.model, level, { kind: 'view' });

@@ -5,7 +5,6 @@
  * `WWW-Authenticate`, never 403.
  */
 import { GatewayError } from '../../core/errors.ts';
-import { readEpochs } from '../../core/access/epoch.ts';
 import type { Principal } from '../../core/identity/principal.ts';
 import type { Deps } from '../env.ts';
 
@@ -28,7 +27,7 @@ export async function authenticate(deps: Deps, header: string | undefined): Prom
   }
   const m = BEARER.exec(header);
   if (!m) throw unauthenticated('Only "Authorization: Bearer <token>" is accepted.', true);
-  const epochs = await readEpochs(deps.db);
+  const epochs = await deps.epochs();
   await deps.keyRing.refresh(epochs.keys);
   const principal = await deps.identities.principalForToken(deps.db, m[1]!, epochs);
   if (!principal) throw unauthenticated('Invalid access token.', true);

@@ -16,7 +16,6 @@ import { evaluatePreconditions, httpDate, ifRangeMatches, needsLastModified } fr
 import { contentRange, parseRange, unsatisfiedRange, type RangeResult } from '../../core/artifacts/range.ts';
 import type { DownloadClaims } from '../../core/artifacts/signed-url.ts';
 import { verifyCached } from '../../core/artifacts/verified-tokens.ts';
-import { readEpochs } from '../../core/access/epoch.ts';
 import { DOWNLOAD_PATH, downloadQuery, rawQuery, tokenParam } from '../../core/artifacts/download-url.ts';
 import type { StreamOutcome } from '../../core/artifacts/guarded-body.ts';
 import { withDeadline } from '../../core/artifacts/deadline.ts';
@@ -80,7 +79,7 @@ async function download(c: Ctx): Promise<Response> {
   const token = tokenParam(query);
   if (token === undefined) return refuse(unauthenticated('A download token is required.', true), 'missing_token');
   // Statement 1 of 2: the workspace epochs (a key rotated or removed on another instance reloads the ring).
-  const epochs = await readEpochs(deps.db);
+  const epochs = await deps.epochs();
   await keyRing.refresh(epochs.keys);
   const verified = await verifyCached(deps.verifiedTokens, token, keyRing, deps.clock, { maxTtlSeconds: deps.download.maxTtlSeconds, hash: deps.crypto.sha256Hex });
   if (!verified.ok) return refuse(unauthenticated('Invalid or expired download token.', true), verified.reason);
@@ -107,7 +106,12 @@ async function download(c: Ctx): Promise<Response> {
   const timers = deps.timers ?? systemTimers;
   const ttfbMs = deps.download?.ttfbMs ?? DEFAULT_TTFB_MS;
   const upstream = new AbortController();
-  const signal = AbortSignal.any([upstream.signal, c.req.raw.signal]);
+  // The client leaving aborts the storage request. Linked by hand: AbortSignal.any cost ~10 µs per download
+  // start (weak references and their cleanup), as much as the rest of the route.
+  const client = c.req.raw.signal;
+  if (client.aborted) upstream.abort(client.reason);
+  else client.addEventListener('abort', () => upstream.abort(client.reason), { once: true });
+  const signal = upstream.signal;
   const storageFailed = (e: unknown) => {
     // A store that throws something else is broken, not the request: 502 like any upstream failure.
     const se = e instanceof StorageError ? e : new StorageError('internal', 'Unexpected storage failure.', { cause: e });

@@ -8,6 +8,7 @@ import type { Ctx, Route } from '../env.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { params } from '../params.ts';
 import { ok } from '../respond.ts';
+import { memoRead } from '../answer-memo.ts';
 import { MLFLOW, searchParams } from '../registry-params.ts';
 import {
   createModel,
@@ -42,8 +43,11 @@ async function create(c: Ctx) {
 }
 
 async function get(c: Ctx) {
-  const p = await params(c);
-  return ok(c, { registered_model: await getModel(c.var.deps, c.var.principal, p.str('name')) });
+  // A hot metadata read (every load_model resolves its model first): served from the memo while it holds.
+  return memoRead(c, async () => {
+    const p = await params(c);
+    return { registered_model: await getModel(c.var.deps, c.var.principal, p.str('name')) };
+  });
 }
 
 async function getDatabricks(c: Ctx) {

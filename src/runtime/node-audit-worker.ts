@@ -29,7 +29,23 @@ interface Batch {
 const port = parentPort!;
 const config = workerData as AuditWorkerData;
 // No reserve file: only the main connection keeps the full-disk reserve (its deletes are the ones that free space).
-const db = new SqliteDb(config.dbPath, { reserveBytes: 0, lockWaitMs: config.lockWaitMs });
+// Opened at the first batch, not at start: a worker with nothing to write never touches the data directory (a
+// process that stops, or a test that removes the directory, right after start finds no file created behind it).
+// A database that cannot be opened fails the worker, so the main thread's fallback takes every row.
+let db: SqliteDb | undefined;
+function connection(): SqliteDb {
+  if (db === undefined) {
+    try {
+      db = new SqliteDb(config.dbPath, { reserveBytes: 0, lockWaitMs: config.lockWaitMs });
+    } catch (err) {
+      setImmediate(() => {
+        throw err;
+      });
+      throw err;
+    }
+  }
+  return db;
+}
 
 /** Batches received and not yet taken by a write, oldest first (a failed write puts its batches back). */
 let queue: Batch[] = [];
@@ -77,7 +93,7 @@ async function write(): Promise<void> {
     const rows = batches.length === 1 ? batches[0]!.rows : batches.flatMap((b) => b.rows);
     const attempted = rows.length;
     try {
-      await writeAuditRows(db, rows);
+      await writeAuditRows(connection(), rows);
       failures = 0;
       kept -= attempted;
       done = tried;

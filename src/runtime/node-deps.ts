@@ -29,7 +29,7 @@ import { openSqlKeyRing, type SqlKeyRing } from '../core/artifacts/sql-key-ring.
 import { ephemeralKek, kekFromEnv } from '../core/artifacts/kek.ts';
 import type { DownloadLimits } from '../core/artifacts/download-limits.ts';
 import { BatchingAuditSink, type BatchingAuditOptions } from '../core/audit.ts';
-import { startAuditThread } from './node-audit-thread.ts';
+import { startAuditThread, ThreadedAuditSink } from './node-audit-thread.ts';
 import { isSweepable, startSweeps, sweepSettings, type Sweeps } from './node-sweeps.ts';
 import { upgradeLegacyEtags } from './legacy-etags.ts';
 
@@ -56,7 +56,7 @@ export interface NodeDepsOptions {
 
 export async function createNodeDeps(
   opts: NodeDepsOptions,
-): Promise<{ deps: Deps; boot: BootstrapResult; db: SqliteDb; keyRing: SqlKeyRing; sweeps?: Sweeps }> {
+): Promise<{ deps: Deps; boot: BootstrapResult; db: SqliteDb; keyRing: SqlKeyRing; close: () => Promise<void>; sweeps?: Sweeps }> {
   const env = opts.env ?? {};
   const clock = opts.clock ?? systemClock;
   const config = parseConfig(env);
@@ -118,5 +118,16 @@ export async function createNodeDeps(
   if (objectStore instanceof FsObjectStore) await upgradeLegacyEtags(db, objectStore, deps.logger);
   // On S3 the sweeps also abort multipart uploads a crash left open (they are billed until aborted).
   const sweeps = isSweepable(objectStore) ? await startSweeps({ store: objectStore, db, clock, logger: deps.logger }, sweepSettings(env)) : undefined;
-  return { deps, boot, db, keyRing, ...(sweeps ? { sweeps } : {}) };
+  /** Stops what runs beside the requests (sweeps, the audit thread after writing its rows) and closes the files. */
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    sweeps?.stop();
+    if (auditSink instanceof ThreadedAuditSink) await auditSink.close();
+    else await auditSink.flush();
+    notice?.close();
+    db.close();
+  };
+  return { deps, boot, db, keyRing, close, ...(sweeps ? { sweeps } : {}) };
 }

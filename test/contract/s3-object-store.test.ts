@@ -299,7 +299,7 @@ describe('the Node runtime on S3 (REGATE_S3_BUCKET set)', () => {
       expect(listed[0]!.key).toMatch(/model\.pkl$/);
       expect(new TextDecoder().decode(await readAll((await store.get(listed[0]!.key)).body))).toBe('pickled bytes');
     } finally {
-      made.db.close?.();
+      await made.close();
     }
   });
 });

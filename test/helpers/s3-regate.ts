@@ -146,9 +146,7 @@ export async function startS3Regate(
     async close() {
       http.closeAllConnections();
       await new Promise<void>((r) => http.close(() => r()));
-      await made.deps.audit.flush();
-      made.sweeps?.stop();
-      made.db.close?.();
+      await made.close();
       s3.destroy();
     },
   };

@@ -18,7 +18,10 @@ const MV = '/api/2.0/mlflow/model-versions';
 const silent = { info() {}, warn() {}, error() {} };
 
 const dirs: string[] = [];
+const opened: Array<{ close(): Promise<void> }> = [];
 afterEach(async () => {
+  // Closed first: the audit thread may still be committing rows into the directory.
+  for (const o of opened.splice(0)) await o.close().catch(() => {});
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
@@ -37,7 +40,8 @@ async function open(dataDir: string, adminToken = 'dapi-admin-0123456789abcdef')
     }
     return { status: res.status, json, bytes, headers: res.headers };
   };
-  return { ...made, call, close: () => made.db.close?.() };
+  opened.push(made);
+  return { ...made, call, close: () => made.close() };
 }
 
 async function tempDataDir(): Promise<string> {
@@ -87,7 +91,7 @@ describe('a data directory copied with cp -a', () => {
     const created = await a.call('POST', `${MV}/create`, JSON.stringify({ name: 'm', source: `dbfs:${AREA}/cp1/model` }), { 'Content-Type': 'application/json' });
     expect(created.json.model_version).toMatchObject({ status: 'READY' });
     await a.deps.audit.flush();
-    a.db.close();
+    await a.close();
 
     const copy = join(dataDir, '..', 'restored');
     execFileSync('cp', ['-a', dataDir, copy]);
@@ -102,7 +106,7 @@ describe('a data directory copied with cp -a', () => {
       expect(part.status, rel).toBe(206);
       expect(Buffer.from(part.bytes).equals(Buffer.from(bytes.slice(2, 10)))).toBe(true);
     }
-    b.db.close();
+    await b.close();
   });
 
   it('a data directory from before content ETags (inode tags in the index, no sidecars) is upgraded at start', async () => {
@@ -115,7 +119,7 @@ describe('a data directory copied with cp -a', () => {
     // What the previous release wrote: "<ino>-<size>-<mtime ns>" in hex, and no .regate-etag directory.
     a.db.prepare(`UPDATE artifacts SET etag = '"9c44df-11170-187a2b3c4d5e6f70"'`).run();
     await a.deps.audit.flush();
-    a.db.close();
+    await a.close();
     await rm(join(dataDir, 'artifacts', '.regate-etag'), { recursive: true });
 
     const b = await open(dataDir);
@@ -123,6 +127,6 @@ describe('a data directory copied with cp -a', () => {
     const part = await b.call('GET', s.json.signed_uri as string, undefined, { Range: 'bytes=0-3' }, false);
     expect(part.status).toBe(206);
     expect(Buffer.from(part.bytes).equals(Buffer.from(bytes.slice(0, 4)))).toBe(true);
-    b.db.close();
+    await b.close();
   });
 });

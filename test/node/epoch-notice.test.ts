@@ -80,9 +80,9 @@ beforeEach(async () => {
   };
 });
 
-afterEach(() => {
-  a.db.close();
-  b.db.close();
+afterEach(async () => {
+  await a.close();
+  await b.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -92,9 +92,7 @@ beforeAll(async () => {
 afterAll(async () => {
   http?.closeAllConnections();
   await new Promise<void>((r) => (http ? http.close(() => r()) : r()));
-  await made?.deps.audit.flush();
-  made?.sweeps?.stop();
-  made?.db.close?.();
+  await made?.close();
   await rm(dataDir, { recursive: true, force: true });
   await rm(work, { recursive: true, force: true });
 });

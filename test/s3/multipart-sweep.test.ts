@@ -157,8 +157,7 @@ describe('stale multipart uploads on S3', () => {
       expect(made.sweeps).toBeDefined();
       expect(await openUploads(bucket)).toEqual([]);
     } finally {
-      made.sweeps?.stop();
-      made.db.close();
+      await made.close();
       await rm(dataDir, { recursive: true, force: true });
     }
   });

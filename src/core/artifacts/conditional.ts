@@ -85,8 +85,15 @@ export function parseHttpDate(value: string): number | undefined {
 
 /** IMF-fixdate for a Last-Modified header. @example httpDate(0) // 'Thu, 01 Jan 1970 00:00:00 GMT' */
 export function httpDate(ms: number): string {
-  return new Date(ms).toUTCString();
+  // A served file's date is asked for on every download start: formatting a Date costs more than the lookup.
+  if (ms !== lastDateMs) {
+    lastDate = new Date(ms).toUTCString();
+    lastDateMs = ms;
+  }
+  return lastDate;
 }
+let lastDateMs = Number.NaN;
+let lastDate = '';
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 

@@ -16,12 +16,15 @@ import type { AuditSink } from '../audit.ts';
 import { decide } from '../access/policy.ts';
 import type { ModelRow } from '../registry/rows.ts';
 import { recordReadRefusal } from './storage-access.ts';
+import { digestHeaders } from './digest.ts';
 import type { DownloadClaims } from './signed-url.ts';
 
 /** The object a token names, with the file's SHA-256 (hex) from the same row when the index has one. */
 export interface ResolvedArtifact {
   key: string;
   sha256: string | null;
+  /** The digest headers of `sha256` (digest.ts), rendered once per cached row. */
+  digest?: Record<string, string>;
 }
 
 /** A bare key (resolvers that know no digest) or the key with its digest; null: the token names nothing. */
@@ -41,19 +44,20 @@ export function createArtifactKeyResolver(deps: { db: SqlDb; acl: AclCache; iden
   return async (claims, epochs) => {
     if (!/^[1-9][0-9]{0,14}$/.test(claims.ver)) return null;
     // Warm, from memory under the request's data epoch (data-cache.ts): no statement.
-    const row = await rows.through(`dl\0${claims.mid}\0${claims.ver}\0${claims.p}`, epochs, () =>
-      db.prepare(DOWNLOAD_SQL).bind(claims.mid, Number(claims.ver), claims.p).first<DownloadRow>(),
-    );
+    const row = await rows.through(`dl\0${claims.mid}\0${claims.ver}\0${claims.p}`, epochs, async () => {
+      const r = await db.prepare(DOWNLOAD_SQL).bind(claims.mid, Number(claims.ver), claims.p).first<DownloadRow>();
+      return r && { ...r, digest: digestHeaders(r.a_sha256) };
+    });
     if (!row) return null;
     const principal = await identities.principal(db, claims.sub, epochs);
     if (!principal) return null;
-    const { a_key, a_size, a_etag, a_sha256, ...model } = row;
+    const { a_key, a_size, a_etag, a_sha256, digest, ...model } = row;
     const level = await acl.level(db, principal, model);
     if (decide(level, { kind: 'view' }) !== 'allow') {
       recordReadRefusal(audit, principal, model.id, level, claims.p);
       return null;
     }
     // The digest rides on the row this statement already reads: the download headers cost no statement.
-    return a_etag === claims.et && a_size === claims.sz ? { key: a_key, sha256: a_sha256 } : null;
+    return a_etag === claims.et && a_size === claims.sz ? { key: a_key, sha256: a_sha256, digest } : null;
   };
 }

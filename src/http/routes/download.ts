@@ -101,7 +101,7 @@ async function download(c: Ctx): Promise<Response> {
   if (resolved === null) return refuse(new GatewayError('RESOURCE_DOES_NOT_EXIST', 'The artifact no longer exists.'), 'no_artifact', who);
   const key = typeof resolved === 'string' ? resolved : resolved.key;
   // Repr-Digest / x-regate-sha256: the whole file's digest, on 200, 206 and HEAD alike (digest.ts).
-  const digest = digestHeaders(typeof resolved === 'string' ? null : resolved.sha256);
+  const digest = typeof resolved === 'string' ? {} : (resolved.digest ?? digestHeaders(resolved.sha256));
 
   const timers = deps.timers ?? systemTimers;
   const ttfbMs = deps.download?.ttfbMs ?? DEFAULT_TTFB_MS;
@@ -187,14 +187,14 @@ async function download(c: Ctx): Promise<Response> {
   };
   // Served downloads are recorded in the audit trail (with the bytes sent), not logged: a log line per request
   // is a synchronous write on the hot path. Refusals and aborted streams are logged.
-  const logged = { ...base, ...who, status, ...(range.kind === 'partial' ? { range: `${range.start}-${range.end}` } : {}) };
+  const logged = () => ({ ...base, ...who, status, ...(range.kind === 'partial' ? { range: `${range.start}-${range.end}` } : {}) });
   if (length === 0) {
     await result.release();
     auditDownload(deps, claims, status, 0, '');
     return new Response(null, { status, headers: out });
   }
   const onEnd = (outcome: StreamOutcome, bytes: number) => {
-    if (outcome !== 'complete') deps.logger.warn('artifact_stream_aborted', { ...logged, reason: outcome, bytes, expected: length });
+    if (outcome !== 'complete') deps.logger.warn('artifact_stream_aborted', { ...logged(), reason: outcome, bytes, expected: length });
     auditDownload(deps, claims, status, bytes, outcome === 'complete' ? '' : `aborted: ${outcome}`);
   };
   // The runtime writes the body (Node: straight into the socket), guarded: exact length, idle budget, abort.

@@ -61,7 +61,7 @@ export class AnswerMemo {
   set(key: string, epochs: Epochs, answer: Pick<MemoAnswer, 'body' | 'headers' | 'audit'>, until: number): void {
     const ttl = until - this.#clock.now();
     if (ttl <= 0) return;
-    this.#cache.set(key, { ...answer, data: epochs.data, global: epochs.global, keys: epochs.keys, until }, Math.min(ttl, MEMO_READ_TTL_MS * 10));
+    this.#cache.set(key, { ...answer, data: epochs.data, global: epochs.global, keys: epochs.keys, until }, ttl);
   }
 
   clear(): void {

@@ -62,28 +62,26 @@ export class EpochNotice {
 
   /** Reads the notice; true when it equals the one the cached epochs were read under. */
   #readNotice(): boolean {
-    const buf = this.#buf;
+    return this.#fill() && this.#buf.readInt32LE(0) === this.#lo && this.#buf.readInt32LE(4) === this.#hi;
+  }
+
+  /** Reads the notice into the buffer (a short file reads as zeros); false when it cannot be read. */
+  #fill(): boolean {
     try {
-      const n = readSync(this.#fd, buf, 0, NOTICE_BYTES, 0);
-      if (n < NOTICE_BYTES) buf.fill(0, n);
+      const n = readSync(this.#fd, this.#buf, 0, NOTICE_BYTES, 0);
+      if (n < NOTICE_BYTES) this.#buf.fill(0, n);
+      return true;
     } catch {
       return false;
     }
-    return buf.readInt32LE(0) === this.#lo && buf.readInt32LE(4) === this.#hi;
   }
 
   /** Notice first, then the epochs: whatever the notice announced is already committed. */
   #reload(): Promise<Epochs> {
-    let lo = -1;
-    let hi = -1;
-    try {
-      const n = readSync(this.#fd, this.#buf, 0, NOTICE_BYTES, 0);
-      if (n < NOTICE_BYTES) this.#buf.fill(0, n);
-      lo = this.#buf.readInt32LE(0);
-      hi = this.#buf.readInt32LE(4);
-    } catch {
-      // Unreadable notice: remember nothing that could match it later.
-    }
+    // An unreadable notice is remembered as one no read can match, so the next request reads the epochs again.
+    const readable = this.#fill();
+    const lo = readable ? this.#buf.readInt32LE(0) : Number.NaN;
+    const hi = readable ? this.#buf.readInt32LE(4) : Number.NaN;
     const readAt = this.#clock.now();
     return this.#db
       .prepare(EPOCHS_SQL)

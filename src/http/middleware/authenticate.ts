@@ -17,9 +17,9 @@ export function unauthenticated(message: string, invalidToken: boolean): Gateway
 }
 
 /**
- * The principal behind an Authorization header value, or a 401 GatewayError. Reads the workspace epochs (the
- * one statement every authenticated request makes); with them the identity cache answers a known token
- * without further SQL.
+ * The principal behind an Authorization header value, or a 401 GatewayError. Gets the workspace epochs
+ * (`deps.epochs`: one statement, or none on Node while the notice is unchanged); with them the identity cache
+ * answers a known token without further SQL.
  */
 export async function authenticate(deps: Deps, header: string | undefined): Promise<Principal> {
   if (header === undefined || header === '') {

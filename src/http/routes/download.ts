@@ -78,7 +78,8 @@ async function download(c: Ctx): Promise<Response> {
   const query = rawQuery(c.req.url);
   const token = tokenParam(query);
   if (token === undefined) return refuse(unauthenticated('A download token is required.', true), 'missing_token');
-  // Statement 1 of 2: the workspace epochs (a key rotated or removed on another instance reloads the ring).
+  // The workspace epochs (one statement, or none on Node while the notice is unchanged: epoch-notice.ts); a key
+  // rotated or removed on another instance reloads the ring.
   const epochs = await deps.epochs();
   await keyRing.refresh(epochs.keys);
   const verified = await verifyCached(deps.verifiedTokens, token, keyRing, deps.clock, { maxTtlSeconds: deps.download.maxTtlSeconds, hash: deps.crypto.sha256Hex });
@@ -91,7 +92,7 @@ async function download(c: Ctx): Promise<Response> {
 
   let resolved: Awaited<ReturnType<typeof artifactKey>>;
   try {
-    // Statement 2 of 2: model, version and file in one read; principal and level from the caches.
+    // Model, version and file in one read (none when warm: data-cache.ts); principal and level from the caches.
     resolved = await artifactKey(claims, epochs);
   } catch (e) {
     // The resolver may refuse (e.g. access re-checked and revoked); answer with this route's headers.

@@ -11,7 +11,7 @@ import type { ObjectStore } from '../core/storage/object-store.ts';
 import type { SharedKeyRing } from '../core/artifacts/key-ring.ts';
 import type { Timers } from '../core/timers.ts';
 import { AclCache, type AclEntry } from '../core/access/acl-cache.ts';
-import { DataCache, type DataEntry } from '../core/access/data-cache.ts';
+import { DATA_ENTRIES, DataCache, type DataEntry } from '../core/access/data-cache.ts';
 import { readEpochs, type EpochSource } from '../core/access/epoch.ts';
 import { IdentityCache, type PrincipalEntry, type TokenEntry } from '../core/identity/identity-cache.ts';
 import { BatchingAuditSink, type AuditSink, type BatchingAuditOptions } from '../core/audit.ts';
@@ -58,7 +58,7 @@ export const LISTING_PAGES = 64;
 /** @example const deps = createDeps({ db, clock, logger, config, workspaceId, objectStore, keyRing, timers, cache }) */
 export function createDeps(p: RuntimePorts): Deps {
   const acl = new AclCache(p.cache<AclEntry>(CACHE_ENTRIES));
-  const rows = new DataCache(p.cache<DataEntry>(CACHE_ENTRIES));
+  const rows = new DataCache(p.cache<DataEntry>(DATA_ENTRIES));
   const crypto = p.crypto ?? webCryptoOps;
   const identities = new IdentityCache(p.cache<TokenEntry>(CACHE_ENTRIES), p.cache<PrincipalEntry>(CACHE_ENTRIES), p.clock, crypto.sha256Hex);
   const audit = p.auditSink ?? new BatchingAuditSink(p.db, p.clock, p.timers, p.logger, p.audit);

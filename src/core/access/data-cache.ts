@@ -17,6 +17,11 @@ export interface DataEntry {
 
 /** How long an entry may live while no write moves the epoch (bounds memory, not staleness). */
 export const DATA_TTL_MS = 300_000;
+/**
+ * Entries kept: a model entity with its latest versions and tags is a few KB, so this bounds the cache to tens of
+ * MB; far more hot models and files than a fleet pulls at once.
+ */
+export const DATA_ENTRIES = 20_000;
 
 export class DataCache {
   readonly #cache: Cache<DataEntry>;

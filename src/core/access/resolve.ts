@@ -48,14 +48,17 @@ export async function rootLevel(db: SqlDb, principal: Principal): Promise<Level>
  * the condition is true), and otherwise a grant on the model does. The second form is driven from the caller's
  * grants (an index range per grantee), so a search costs what the caller can see, not the registry's size.
  */
+/** The condition of a caller who may read every model (an admin, or a registry-wide grant). */
+export const READ_ALL = '1 = 1';
+
 export async function readableModelsCondition(db: SqlDb, p: Principal): Promise<{ sql: string; grantees: string }> {
-  if (p.isAdmin) return { sql: '1 = 1', grantees: '[]' };
+  if (p.isAdmin) return { sql: READ_ALL, grantees: '[]' };
   const grantees = granteeIds(p);
   const root = await db
     .prepare(`SELECT 1 AS x FROM grants WHERE object_id = '${ROOT}' AND principal_id IN (SELECT value FROM json_each(?1)) LIMIT 1`)
     .bind(grantees)
     .first();
-  if (root) return { sql: '1 = 1', grantees: '[]' };
+  if (root) return { sql: READ_ALL, grantees: '[]' };
   return {
     sql: `m.id IN (SELECT g.object_id FROM grants g WHERE g.principal_id IN (SELECT value FROM json_each(?)))`,
     grantees,

@@ -71,16 +71,34 @@ export class AnswerMemo {
 
 const JSON_HEADERS: Record<string, string> = { 'Content-Type': 'application/json' };
 
+/** What a memoised route computes on a miss. */
+export interface Computed {
+  json: object;
+  /** Default: JSON content type only. */
+  headers?: Record<string, string>;
+  /** The audit row of this answer, recorded now and again on every hit. */
+  audit?: AuditEvent;
+  /** Clock time (ms) until which the answer may be served again; default MEMO_READ_TTL_MS from now. */
+  until?: number;
+}
+
 /**
- * A plain authenticated read through the memo: the kept answer, or `compute()` rendered as JSON and kept.
- * @example return memoRead(c, async () => ({ registered_model: await getModel(deps, principal, name) }))
+ * An authenticated GET through the memo: the kept answer (its audit row recorded again), or `compute()` rendered
+ * as JSON, audited and kept.
+ * @example return memoized(c, async () => ({ json: { registered_model: await getModel(deps, principal, name) } }))
  */
-export async function memoRead(c: Ctx, compute: () => Promise<object>): Promise<Response> {
+export async function memoized(c: Ctx, compute: () => Promise<Computed>): Promise<Response> {
   const { deps, principal } = c.var;
   const key = AnswerMemo.key(principal.id, c.req.url);
   const hit = deps.answers.get(key, principal.epochs);
-  if (hit) return c.body(hit.body, 200, hit.headers);
-  const body = JSON.stringify(await compute());
-  deps.answers.set(key, principal.epochs, { body, headers: JSON_HEADERS }, deps.clock.now() + MEMO_READ_TTL_MS);
-  return c.body(body, 200, JSON_HEADERS);
+  if (hit) {
+    if (hit.audit) deps.audit.record(hit.audit);
+    return c.body(hit.body, 200, hit.headers);
+  }
+  const r = await compute();
+  const body = JSON.stringify(r.json);
+  const headers = r.headers ?? JSON_HEADERS;
+  if (r.audit) deps.audit.record(r.audit);
+  deps.answers.set(key, principal.epochs, { body, headers, ...(r.audit ? { audit: r.audit } : {}) }, r.until ?? deps.clock.now() + MEMO_READ_TTL_MS);
+  return c.body(body, 200, headers);
 }

@@ -9,8 +9,7 @@ import { decodeListToken, listPage, MAX_LIST_TOKEN, type ListedEntry } from '../
 import { readableVersion, signableArtifact } from '../../core/artifacts/version-files.ts';
 import { validateName } from '../../core/registry/validate.ts';
 import { issueDownloadToken, REUSE_FRACTION } from '../../core/artifacts/issued-tokens.ts';
-import type { AuditEvent } from '../../core/audit.ts';
-import { AnswerMemo } from '../answer-memo.ts';
+import { memoized } from '../answer-memo.ts';
 import { downloadUri } from '../../core/artifacts/download-url.ts';
 import { GatewayError, notFound, invalid } from '../../core/errors.ts';
 import { publicOrigin } from '../../core/public-origin.ts';
@@ -67,49 +66,45 @@ export const routes: Route[] = [
   {
     method: 'GET',
     path: `${MLFLOW}/model-versions/get-signed-download-uri`,
-    handler: async (c) => {
-      const { deps, principal } = c.var;
-      // The same caller asking the same URL again, with nothing changed since: the same answer (answer-memo.ts),
-      // audited again like any issue.
-      const memoKey = AnswerMemo.key(principal.id, c.req.url);
-      const memo = deps.answers.get(memoKey, principal.epochs);
-      if (memo) {
-        deps.audit.record(memo.audit!);
-        return c.body(memo.body, 200, memo.headers);
-      }
-      const p = await params(c);
-      const name = validateName(p.str('name'));
-      const version = versionParam(p);
-      const path = canonicalArtifactPath(p.str('path', { max: 4096 }));
-      if (path === '') throw invalid("Parameter 'path' must name a file of the model version.");
-      // Model, version and file in one read (none when warm); CAN_READ from the ACL cache, checked against the
-      // model's epoch in that row and the epochs this request read.
-      const { model, version: v, file } = await signableArtifact(deps, principal, name, version, path);
-      // Decided before minting: a Host the operator did not allow is refused, and no token exists for it.
-      const origin = publicOrigin(deps.config, new URL(c.req.url).origin);
-      const ttlSeconds = deps.config.signedUriTtlSeconds;
-      const { token, claims } = await issueDownloadToken(
-        deps.issuedTokens,
-        deps.keyRing,
-        deps.clock,
-        { sub: principal.id, mid: model.id, ver: String(v), p: path, et: file.etag, sz: file.size },
-        { ttlSeconds, crypto: deps.crypto },
-      );
-      const audit: AuditEvent = {
-        principalId: principal.id,
-        action: 'sign_uri',
-        modelId: model.id,
-        version: v,
-        path,
-        bytes: file.size,
-        status: 200,
-        detail: `jti=${claims.jti}`,
-      };
-      deps.audit.record(audit);
-      const body = JSON.stringify({ signed_uri: downloadUri(origin, claims, token), headers: [] });
-      // Kept while issued-tokens.ts would hand out this very token again.
-      deps.answers.set(memoKey, principal.epochs, { body, headers: SIGNED_URI_HEADERS, audit }, (claims.exp - ttlSeconds * (1 - REUSE_FRACTION)) * 1000);
-      return c.body(body, 200, SIGNED_URI_HEADERS);
-    },
+    // The same caller asking the same URL again, with nothing changed since, gets the same answer
+    // (answer-memo.ts), audited again like any issue.
+    handler: (c) =>
+      memoized(c, async () => {
+        const { deps, principal } = c.var;
+        const p = await params(c);
+        const name = validateName(p.str('name'));
+        const version = versionParam(p);
+        const path = canonicalArtifactPath(p.str('path', { max: 4096 }));
+        if (path === '') throw invalid("Parameter 'path' must name a file of the model version.");
+        // Model, version and file in one read (none when warm); CAN_READ from the ACL cache, checked against the
+        // model's epoch in that row and the epochs this request read.
+        const { model, version: v, file } = await signableArtifact(deps, principal, name, version, path);
+        // Decided before minting: a Host the operator did not allow is refused, and no token exists for it.
+        const origin = publicOrigin(deps.config, new URL(c.req.url).origin);
+        const ttlSeconds = deps.config.signedUriTtlSeconds;
+        const { token, claims } = await issueDownloadToken(
+          deps.issuedTokens,
+          deps.keyRing,
+          deps.clock,
+          { sub: principal.id, mid: model.id, ver: String(v), p: path, et: file.etag, sz: file.size },
+          { ttlSeconds, crypto: deps.crypto },
+        );
+        return {
+          json: { signed_uri: downloadUri(origin, claims, token), headers: [] },
+          headers: SIGNED_URI_HEADERS,
+          audit: {
+            principalId: principal.id,
+            action: 'sign_uri',
+            modelId: model.id,
+            version: v,
+            path,
+            bytes: file.size,
+            status: 200,
+            detail: `jti=${claims.jti}`,
+          },
+          // Kept while issued-tokens.ts would hand out this very token again.
+          until: (claims.exp - ttlSeconds * (1 - REUSE_FRACTION)) * 1000,
+        };
+      }),
   },
 ];

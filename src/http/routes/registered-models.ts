@@ -8,7 +8,7 @@ import type { Ctx, Route } from '../env.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { params } from '../params.ts';
 import { ok } from '../respond.ts';
-import { memoRead } from '../answer-memo.ts';
+import { memoized } from '../answer-memo.ts';
 import { MLFLOW, searchParams } from '../registry-params.ts';
 import {
   createModel,
@@ -44,9 +44,9 @@ async function create(c: Ctx) {
 
 async function get(c: Ctx) {
   // A hot metadata read (every load_model resolves its model first): served from the memo while it holds.
-  return memoRead(c, async () => {
+  return memoized(c, async () => {
     const p = await params(c);
-    return { registered_model: await getModel(c.var.deps, c.var.principal, p.str('name')) };
+    return { json: { registered_model: await getModel(c.var.deps, c.var.principal, p.str('name')) } };
   });
 }
 
